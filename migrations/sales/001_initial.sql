@@ -1,0 +1,129 @@
+-- Sales: inbox, its own read model of products, orders, alerts, forecasts, notifications, outbox.
+
+-- One row per inventory event already applied: a redelivery finds its id here and has no effect.
+CREATE TABLE inbox (
+  event_id      text PRIMARY KEY,
+  event_type    text NOT NULL,
+  tenant_id     text NOT NULL,
+  processed_at  timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE products (
+  tenant_id         text NOT NULL,
+  product_id        text NOT NULL,
+  sku               text NOT NULL,
+  name              text NOT NULL,
+  category          text NOT NULL,
+  unit_price        numeric(14, 2) NOT NULL,
+  quantity_on_hand  integer NOT NULL,
+  reorder_level     integer NOT NULL,
+  reorder_quantity  integer NOT NULL,
+  location          text NOT NULL,
+  updated_at        timestamptz NOT NULL,
+  PRIMARY KEY (tenant_id, product_id)
+);
+
+-- Outflows seen in inventory.stock_adjusted events: the demand history behind forecasts.
+CREATE TABLE demand_history (
+  id           bigserial PRIMARY KEY,
+  tenant_id    text NOT NULL,
+  product_id   text NOT NULL,
+  quantity     integer NOT NULL CHECK (quantity > 0),
+  occurred_at  timestamptz NOT NULL
+);
+CREATE INDEX demand_history_product ON demand_history (tenant_id, product_id, occurred_at);
+
+CREATE TABLE orders (
+  id           text PRIMARY KEY,
+  tenant_id    text NOT NULL,
+  customer     text NOT NULL,
+  status       text NOT NULL CHECK (status IN ('pending', 'fulfilled', 'cancelled')),
+  created_at   timestamptz NOT NULL
+);
+CREATE INDEX orders_tenant ON orders (tenant_id, created_at, id);
+
+CREATE TABLE order_lines (
+  order_id    text NOT NULL REFERENCES orders (id),
+  line_no     integer NOT NULL,
+  tenant_id   text NOT NULL,
+  product_id  text NOT NULL,
+  quantity    integer NOT NULL CHECK (quantity > 0),
+  PRIMARY KEY (order_id, line_no)
+);
+CREATE INDEX order_lines_product ON order_lines (tenant_id, product_id);
+
+CREATE TABLE alerts (
+  id                      text PRIMARY KEY,
+  tenant_id               text NOT NULL,
+  product_id              text NOT NULL,
+  product_sku             text NOT NULL,
+  product_name            text NOT NULL,
+  status                  text NOT NULL CHECK (status IN ('open', 'acknowledged')),
+  priority                text NOT NULL CHECK (priority IN ('low', 'medium', 'high', 'critical')),
+  current_stock           integer NOT NULL,
+  reorder_level           integer NOT NULL,
+  pending_order_quantity  integer NOT NULL,
+  days_of_stock_remaining double precision,
+  source_event_id         text NOT NULL,
+  opened_at               timestamptz NOT NULL,
+  updated_at              timestamptz NOT NULL,
+  acknowledged_at         timestamptz
+);
+-- At most one open alert per product and tenant; later events update or escalate it.
+CREATE UNIQUE INDEX alerts_one_open ON alerts (tenant_id, product_id) WHERE status = 'open';
+CREATE INDEX alerts_tenant_status ON alerts (tenant_id, status, opened_at);
+
+CREATE TABLE alert_history (
+  id          bigserial PRIMARY KEY,
+  alert_id    text NOT NULL REFERENCES alerts (id),
+  tenant_id   text NOT NULL,
+  change      text NOT NULL CHECK (change IN ('opened', 'escalated', 'updated', 'acknowledged')),
+  priority    text NOT NULL,
+  event_id    text,
+  at          timestamptz NOT NULL
+);
+CREATE INDEX alert_history_alert ON alert_history (alert_id, id);
+
+CREATE TABLE forecasts (
+  tenant_id               text NOT NULL,
+  product_id              text NOT NULL,
+  expected_daily_demand   double precision NOT NULL,
+  pending_order_quantity  integer NOT NULL,
+  current_stock           integer NOT NULL,
+  days_of_stock_remaining double precision,
+  stockout_date           date,
+  source_event_id         text NOT NULL,
+  updated_at              timestamptz NOT NULL,
+  PRIMARY KEY (tenant_id, product_id)
+);
+
+-- Notifications are written in the handler's transaction and delivered after it commits.
+CREATE TABLE notifications (
+  id          text PRIMARY KEY,
+  tenant_id   text NOT NULL,
+  alert_id    text NOT NULL REFERENCES alerts (id),
+  channel     text NOT NULL,
+  priority    text NOT NULL,
+  message     text NOT NULL,
+  status      text NOT NULL CHECK (status IN ('pending', 'sent', 'failed')),
+  attempts    integer NOT NULL DEFAULT 0,
+  last_error  text,
+  created_at  timestamptz NOT NULL,
+  sent_at     timestamptz
+);
+CREATE INDEX notifications_pending ON notifications (created_at) WHERE status = 'pending';
+
+CREATE TABLE outbox (
+  position        bigserial PRIMARY KEY,
+  transaction_id  xid8 NOT NULL DEFAULT pg_current_xact_id(),
+  tenant_id       text NOT NULL,
+  event_id        text NOT NULL UNIQUE,
+  event_type      text NOT NULL,
+  topic           text NOT NULL,
+  message_key     text NOT NULL,
+  envelope        jsonb NOT NULL,
+  headers         jsonb NOT NULL,
+  occurred_at     timestamptz NOT NULL,
+  published_at    timestamptz
+);
+CREATE INDEX outbox_unpublished ON outbox (position) WHERE published_at IS NULL;

@@ -1,0 +1,26 @@
+/**
+ * Payloads published by the Sales service on `sales-events`.
+ * Objects are loose so that minor versions may add fields.
+ */
+import { z } from 'zod';
+import { prioritySchema } from '../priority.ts';
+
+export const lowStockAlertRaisedPayloadSchema = z.looseObject({
+  alert_id: z.string().min(1),
+  product_id: z.string().min(1),
+  product_sku: z.string().min(1),
+  product_name: z.string(),
+  current_stock: z.int(),
+  reorder_level: z.int().nonnegative(),
+  pending_order_quantity: z.int().nonnegative(),
+  priority: prioritySchema,
+  // null on the first alert for a product.
+  previous_priority: prioritySchema.nullable(),
+  days_of_stock_remaining: z.number().nonnegative().nullable().optional(),
+  // Projected calendar date (YYYY-MM-DD) the product runs out; unknown without outflow history.
+  stockout_date: z.iso.date().nullable().optional(),
+  /** event_id of the inventory.low_stock event that raised the alert. */
+  source_event_id: z.string().min(1),
+});
+
+export type LowStockAlertRaisedPayload = z.output<typeof lowStockAlertRaisedPayloadSchema>;
