@@ -28,7 +28,20 @@ export interface Database<DB> {
   exec(script: string): Promise<void>;
   /** LISTEN on a channel; resolves to a function that stops listening. */
   listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
+  /**
+   * Takes an exclusive lock named `key` without waiting; null when someone else holds it. On
+   * PostgreSQL a session advisory lock (`hashtext(key)`) on a connection of its own, so that it
+   * lives exactly as long as that connection. On PGlite an in-process lock: the data folder's pid
+   * lock already keeps other processes out.
+   */
+  tryLock(key: string): Promise<AdvisoryLock | null>;
   close(): Promise<void>;
+}
+
+export interface AdvisoryLock {
+  /** False once released, or once its connection is gone (the server then dropped the lock). */
+  readonly held: boolean;
+  release(): Promise<void>;
 }
 
 // int8 and numeric come back as strings by default; our counts and prices fit in a double.
@@ -74,6 +87,7 @@ async function openPostgres<DB>(options: DatabaseOptions & { url: string }): Pro
   probe.release();
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   const listeners: pg.Client[] = [];
+  const lockClients = new Set<pg.Client>();
   return {
     db,
     kind: 'postgres',
@@ -103,8 +117,46 @@ async function openPostgres<DB>(options: DatabaseOptions & { url: string }): Pro
         await client.end().catch(() => {});
       };
     },
+    async tryLock(key) {
+      const client = new pg.Client(clientConfig);
+      await connectOrThrow(client, options.url);
+      let held = false;
+      const lost = () => {
+        held = false;
+        lockClients.delete(client);
+      };
+      client.on('error', lost);
+      client.on('end', lost);
+      try {
+        const result = await client.query<{ locked: boolean }>(
+          'SELECT pg_try_advisory_lock(hashtext($1)) AS locked',
+          [key],
+        );
+        held = result.rows[0]?.locked === true;
+      } catch (err) {
+        await client.end().catch(() => {});
+        throw err;
+      }
+      if (!held) {
+        await client.end().catch(() => {});
+        return null;
+      }
+      lockClients.add(client);
+      return {
+        get held() {
+          return held;
+        },
+        // Ending the session releases the lock; no explicit unlock round trip needed.
+        async release() {
+          lost();
+          await client.end().catch(() => {});
+        },
+      };
+    },
     async close() {
-      await Promise.all(listeners.splice(0).map((c) => c.end().catch(() => {})));
+      const clients = [...listeners.splice(0), ...lockClients];
+      lockClients.clear();
+      await Promise.all(clients.map((c) => c.end().catch(() => {})));
       await db.destroy();
     },
   };
@@ -126,6 +178,7 @@ async function openPglite<DB>(dataDir: string | undefined): Promise<Database<DB>
     });
   }
   const db = new Kysely<DB>({ dialect: new PGliteDialect({ pglite }) });
+  const locks = new Set<string>();
   return {
     db,
     kind: 'pglite',
@@ -141,6 +194,22 @@ async function openPglite<DB>(dataDir: string | undefined): Promise<Database<DB>
       const stop = await pglite.listen(channel, onNotify);
       return async () => {
         if (!pglite.closed) await stop();
+      };
+    },
+    async tryLock(key) {
+      // PGlite's one connection would make a session lock re-entrant for every caller.
+      if (locks.has(key)) return null;
+      locks.add(key);
+      let held = true;
+      return {
+        get held() {
+          return held;
+        },
+        release() {
+          if (held) locks.delete(key);
+          held = false;
+          return Promise.resolve();
+        },
       };
     },
     async close() {

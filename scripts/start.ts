@@ -1,0 +1,112 @@
+/**
+ * `npm start`: the whole system on one machine. Starts the local Kafka when
+ * KAFKA_BOOTSTRAP_SERVERS is not set, then the Inventory and Sales processes; prints where they
+ * listen; on Ctrl-C stops both gracefully (and the broker, if this script started it).
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { loadConfig } from '../src/platform/config.ts';
+import { AppError } from '../src/platform/errors.ts';
+import { ensureKafka, stopKafka } from './kafka.ts';
+
+const READY_TIMEOUT_MS = 90_000;
+const say = (line: string) => console.log(`[start] ${line}`);
+
+interface Service {
+  name: string;
+  entry: string;
+  port: number;
+  child?: ChildProcess;
+}
+
+async function main(): Promise<void> {
+  const env = { ...process.env };
+  let startedKafka = false;
+  if (!env['KAFKA_BOOTSTRAP_SERVERS']) {
+    const kafka = await ensureKafka();
+    env['KAFKA_BOOTSTRAP_SERVERS'] = kafka.bootstrap;
+    startedKafka = kafka.startedByUs;
+  } else {
+    say(`using Kafka at ${env['KAFKA_BOOTSTRAP_SERVERS']}`);
+  }
+  const config = loadConfig(env); // fail here, once, with the variable named
+  const services: Service[] = [
+    { name: 'inventory', entry: 'src/inventory/main.ts', port: config.inventory.port },
+    { name: 'sales', entry: 'src/sales/main.ts', port: config.sales.port },
+  ];
+
+  let stopping = false;
+  const stopAll = async (exitCode: number) => {
+    if (stopping) return;
+    stopping = true;
+    say('stopping services…');
+    await Promise.all(services.map((s) => stopChild(s.child)));
+    if (startedKafka) await stopKafka();
+    process.exit(exitCode);
+  };
+  process.on('SIGINT', () => void stopAll(0));
+  process.on('SIGTERM', () => void stopAll(0));
+
+  for (const service of services) {
+    const child = spawn(process.execPath, [service.entry], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    service.child = child;
+    prefix(child, service.name);
+    child.on('exit', (code, signal) => {
+      if (stopping) return;
+      say(`${service.name} exited (${signal ?? code}); stopping the rest`);
+      void stopAll(1);
+    });
+  }
+  try {
+    await Promise.all(services.map((s) => waitReady(s, config.host)));
+  } catch (err) {
+    console.error(`[start] error ${(err as Error).message}`);
+    await stopAll(1);
+  }
+  say('ready:');
+  for (const s of services) say(`  ${s.name.padEnd(9)} http://${config.host}:${s.port}`);
+  say(`  kafka     ${env['KAFKA_BOOTSTRAP_SERVERS']}`);
+  say('press Ctrl-C to stop');
+}
+
+function prefix(child: ChildProcess, name: string): void {
+  for (const stream of [child.stdout, child.stderr]) {
+    if (stream === null) continue;
+    createInterface({ input: stream }).on('line', (line) => console.log(`[${name}] ${line}`));
+  }
+}
+
+async function waitReady(service: Service, host: string): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (service.child?.exitCode !== null)
+      throw new AppError('ERP_START_FAILED', `${service.name} exited during start`);
+    try {
+      const res = await fetch(`http://${host}:${service.port}/readyz`);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await sleep(250);
+  }
+  throw new AppError('ERP_START_FAILED', `${service.name} not ready after ${READY_TIMEOUT_MS} ms`);
+}
+
+async function stopChild(child: ChildProcess | undefined): Promise<void> {
+  if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+main().catch((err: unknown) => {
+  console.error(
+    `[start] error ${err instanceof AppError ? `${err.code}: ` : ''}${(err as Error).message}`,
+  );
+  process.exit(1);
+});

@@ -1,0 +1,106 @@
+/** The Inventory HTTP API: products and stock adjustments, per tenant (X-Tenant-ID). */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Database } from '../platform/database.ts';
+import { parseInput, tenantOf } from '../platform/http.ts';
+import type { CommandHandler } from './commands.ts';
+import type { InventoryDB } from './db.ts';
+import { productNotFound } from './errors.ts';
+import type { ProductState } from './product.ts';
+import { getProduct, listProducts } from './products-repository.ts';
+import type { ProductView } from './products-repository.ts';
+import { createProductBody, listQuery, productParams, stockAdjustmentBody } from './schemas.ts';
+
+export interface InventoryRouteDeps {
+  database: Database<InventoryDB>;
+  commands: CommandHandler;
+  /** Called after a command committed, so the relay publishes without waiting for its poll. */
+  onCommitted?: () => void;
+}
+
+export function registerInventoryRoutes(app: FastifyInstance, deps: InventoryRouteDeps): void {
+  const db = deps.database.db;
+  const committed = deps.onCommitted ?? (() => {});
+
+  app.post('/api/v1/products', async (request, reply) => {
+    const tenantId = tenantOf(request);
+    const body = parseInput(createProductBody, request.body);
+    const result = await deps.commands.createProduct(
+      {
+        sku: body.sku,
+        name: body.name,
+        category: body.category,
+        unitPrice: body.unit_price,
+        quantityOnHand: body.quantity_on_hand,
+        reorderLevel: body.reorder_level,
+        reorderQuantity: body.reorder_quantity,
+        location: body.location,
+      },
+      { tenantId, correlationId: correlationOf(request) },
+    );
+    committed();
+    return reply
+      .code(201)
+      .header('location', `/api/v1/products/${result.product.id}`)
+      .send(productJson(result.product));
+  });
+
+  app.get('/api/v1/products', async (request) => {
+    const tenantId = tenantOf(request);
+    const query = parseInput(listQuery, request.query, 'query');
+    const products = await listProducts(db, tenantId, query);
+    return { items: products.map(productJson), limit: query.limit, offset: query.offset };
+  });
+
+  app.get('/api/v1/products/:id', async (request) => {
+    const tenantId = tenantOf(request);
+    const { id } = parseInput(productParams, request.params, 'path');
+    const product = await getProduct(db, tenantId, id);
+    if (product === null) throw productNotFound(id);
+    return productJson(product);
+  });
+
+  app.post('/api/v1/products/:id/stock-adjustments', async (request, reply) => {
+    const tenantId = tenantOf(request);
+    const { id } = parseInput(productParams, request.params, 'path');
+    const body = parseInput(stockAdjustmentBody, request.body);
+    const result = await deps.commands.adjustStock(
+      id,
+      { quantityChange: body.quantity_change, reason: body.reason },
+      { tenantId, correlationId: correlationOf(request) },
+    );
+    committed();
+    return reply.code(201).send({
+      product: productJson(result.product),
+      events: result.events.map((e) => ({
+        event_id: e.metadata.event_id,
+        event_type: e.metadata.event_type,
+        priority: e.metadata.priority,
+      })),
+    });
+  });
+}
+
+function correlationOf(request: FastifyRequest): string | undefined {
+  const raw = request.headers['x-correlation-id'];
+  const value = Array.isArray(raw) ? raw[0] : raw;
+  return value !== undefined && value !== '' && value.length <= 200 ? value : undefined;
+}
+
+function productJson(p: ProductState | ProductView) {
+  return {
+    id: p.id,
+    sku: p.sku,
+    name: p.name,
+    category: p.category,
+    unit_price: p.unitPrice,
+    quantity_on_hand: p.quantityOnHand,
+    reorder_level: p.reorderLevel,
+    reorder_quantity: p.reorderQuantity,
+    location: p.location,
+    version: p.version,
+    needs_reorder: p.quantityOnHand <= p.reorderLevel,
+    ...('createdAt' in p
+      ? { created_at: p.createdAt.toISOString(), updated_at: p.updatedAt.toISOString() }
+      : {}),
+  };
+}

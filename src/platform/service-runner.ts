@@ -1,0 +1,69 @@
+/**
+ * The process shell of a service: start it, print where it listens, and on SIGTERM/SIGINT stop
+ * it gracefully within a bound; a second signal exits at once. A failure to start, or a fatal
+ * error later, exits non-zero with the error's code so that a supervisor notices.
+ */
+import type { Logger } from './logger.ts';
+import { isAppError } from './errors.ts';
+
+export interface RunningService {
+  /** Graceful stop: drain HTTP, finish work in hand, flush, close resources. */
+  stop(): Promise<void>;
+}
+
+export interface RunOptions {
+  name: string;
+  logger: Logger;
+  /** Default: 30 s (SHUTDOWN_TIMEOUT_MS). */
+  shutdownTimeoutMs: number;
+  start(fatal: (err: unknown) => void): Promise<RunningService>;
+}
+
+export async function runService(options: RunOptions): Promise<void> {
+  const { logger } = options;
+  let service: RunningService | undefined;
+  let stopping = false;
+
+  const shutdown = async (reason: string, exitCode: number) => {
+    if (stopping) {
+      logger.warn({ reason }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ reason }, `${options.name} stopping`);
+    const timer = setTimeout(() => {
+      logger.error({ timeoutMs: options.shutdownTimeoutMs }, 'graceful stop timed out; exiting');
+      process.exit(1);
+    }, options.shutdownTimeoutMs);
+    timer.unref();
+    try {
+      await service?.stop();
+      logger.info(`${options.name} stopped`);
+    } catch (err) {
+      logger.error({ err }, 'error while stopping');
+      exitCode = exitCode || 1;
+    }
+    clearTimeout(timer);
+    process.exit(exitCode);
+  };
+
+  process.on('SIGTERM', () => void shutdown('SIGTERM', 0));
+  process.on('SIGINT', () => void shutdown('SIGINT', 0));
+
+  const fatal = (err: unknown) => {
+    logger.fatal({ err, code: isAppError(err) ? err.code : undefined }, `${options.name} failed`);
+    void shutdown('fatal error', 1);
+  };
+
+  try {
+    service = await options.start(fatal);
+  } catch (err) {
+    const code = isAppError(err) ? err.code : 'ERP_START_FAILED';
+    logger.fatal({ err, code }, `${options.name} could not start: ${(err as Error).message}`);
+    process.exitCode = 1;
+    // Let pino flush, then leave even if some handle (a half-open client) is still referenced.
+    setTimeout(() => process.exit(1), 200).unref();
+    return;
+  }
+  if (stopping) await service.stop();
+}

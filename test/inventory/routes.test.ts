@@ -1,0 +1,154 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { createCommandHandler } from '../../src/inventory/commands.ts';
+import type { InventoryDB } from '../../src/inventory/db.ts';
+import { registerInventoryRoutes } from '../../src/inventory/routes.ts';
+import { createHttpServer } from '../../src/platform/http.ts';
+import { createLogger } from '../../src/platform/logger.ts';
+import { createMetricsRegistry } from '../../src/platform/metrics.ts';
+import { testDatabase } from '../support/database.ts';
+
+async function setup(t: Parameters<typeof testDatabase>[0]) {
+  const database = await testDatabase<InventoryDB>(t, 'inventory');
+  const commands = createCommandHandler({
+    database,
+    topic: 'inventory-events',
+    channel: 'test_outbox',
+  });
+  const server = createHttpServer({
+    logger: createLogger('test', 'silent'),
+    metrics: createMetricsRegistry('test', false),
+    isReady: () => true,
+  });
+  let committed = 0;
+  registerInventoryRoutes(server.app, { database, commands, onCommitted: () => committed++ });
+  t.after(() => server.app.close());
+  return { app: server.app, committed: () => committed };
+}
+
+const product = {
+  sku: 'LAP-001',
+  name: 'Laptop Computer',
+  category: 'electronics',
+  unit_price: 1200,
+  quantity_on_hand: 100,
+  reorder_level: 10,
+  reorder_quantity: 50,
+  location: 'Warehouse A',
+};
+const tenant = (id: string) => ({ 'x-tenant-id': id });
+
+test('create, adjust and read a product over HTTP', async (t) => {
+  const { app, committed } = await setup(t);
+  const created = await app.inject({
+    method: 'POST',
+    url: '/api/v1/products',
+    headers: tenant('tenant-1'),
+    payload: product,
+  });
+  assert.equal(created.statusCode, 201);
+  const body = created.json();
+  assert.equal(created.headers.location, `/api/v1/products/${body.id}`);
+  assert.equal(body.quantity_on_hand, 100);
+
+  const adjusted = await app.inject({
+    method: 'POST',
+    url: `/api/v1/products/${body.id}/stock-adjustments`,
+    headers: tenant('tenant-1'),
+    payload: { quantity_change: -92, reason: 'sale' },
+  });
+  assert.equal(adjusted.statusCode, 201);
+  assert.equal(adjusted.json().product.quantity_on_hand, 8);
+  assert.deepEqual(
+    adjusted.json().events.map((e: { event_type: string }) => e.event_type),
+    ['inventory.stock_adjusted', 'inventory.low_stock'],
+  );
+  assert.equal(committed(), 2);
+
+  const read = await app.inject({
+    url: `/api/v1/products/${body.id}`,
+    headers: tenant('tenant-1'),
+  });
+  assert.equal(read.json().quantity_on_hand, 8);
+  assert.equal(read.json().needs_reorder, true);
+  const list = await app.inject({ url: '/api/v1/products', headers: tenant('tenant-1') });
+  assert.deepEqual(
+    list.json().items.map((p: { id: string }) => p.id),
+    [body.id],
+  );
+});
+
+test('tenants see only their own products', async (t) => {
+  const { app } = await setup(t);
+  const created = await app.inject({
+    method: 'POST',
+    url: '/api/v1/products',
+    headers: tenant('tenant-1'),
+    payload: product,
+  });
+  const id = created.json().id;
+  const other = await app.inject({ url: `/api/v1/products/${id}`, headers: tenant('tenant-2') });
+  assert.equal(other.statusCode, 404);
+  assert.equal(other.json().error.code, 'ERP_INV_PRODUCT_NOT_FOUND');
+  assert.deepEqual(
+    (await app.inject({ url: '/api/v1/products', headers: tenant('tenant-2') })).json().items,
+    [],
+  );
+});
+
+test('bad input gets 400 naming the field; going below zero gets 409; no tenant gets 400', async (t) => {
+  const { app } = await setup(t);
+  const bad = await app.inject({
+    method: 'POST',
+    url: '/api/v1/products',
+    headers: tenant('tenant-1'),
+    payload: { ...product, reorder_level: -1 },
+  });
+  assert.equal(bad.statusCode, 400);
+  assert.equal(bad.json().error.code, 'ERP_HTTP_INVALID_INPUT');
+  assert.equal(bad.json().error.field, 'reorder_level');
+
+  const malformed = await app.inject({
+    method: 'POST',
+    url: '/api/v1/products',
+    headers: { ...tenant('tenant-1'), 'content-type': 'application/json' },
+    payload: '{"sku":',
+  });
+  assert.equal(malformed.statusCode, 400);
+  assert.equal(malformed.json().error.code, 'ERP_HTTP_BAD_REQUEST');
+
+  const id = (
+    await app.inject({
+      method: 'POST',
+      url: '/api/v1/products',
+      headers: tenant('tenant-1'),
+      payload: product,
+    })
+  ).json().id;
+  const zero = await app.inject({
+    method: 'POST',
+    url: `/api/v1/products/${id}/stock-adjustments`,
+    headers: tenant('tenant-1'),
+    payload: { quantity_change: 0, reason: 'sale' },
+  });
+  assert.equal(zero.json().error.field, 'quantity_change');
+  const below = await app.inject({
+    method: 'POST',
+    url: `/api/v1/products/${id}/stock-adjustments`,
+    headers: tenant('tenant-1'),
+    payload: { quantity_change: -101, reason: 'sale' },
+  });
+  assert.equal(below.statusCode, 409);
+  assert.equal(below.json().error.code, 'ERP_INV_INSUFFICIENT_STOCK');
+
+  const noTenant = await app.inject({ url: '/api/v1/products' });
+  assert.equal(noTenant.statusCode, 400);
+  assert.equal(noTenant.json().error.code, 'ERP_HTTP_MISSING_TENANT');
+  const dup = await app.inject({
+    method: 'POST',
+    url: '/api/v1/products',
+    headers: tenant('tenant-1'),
+    payload: product,
+  });
+  assert.equal(dup.json().error.code, 'ERP_INV_DUPLICATE_SKU');
+});
