@@ -8,17 +8,19 @@ CREATE TABLE inbox (
   processed_at  timestamptz NOT NULL DEFAULT now()
 );
 
+-- Catalog fields are null while only a stock_adjusted has been seen for the product (it carries
+-- no name, price or reorder figures); inventory.product_created fills them in.
 CREATE TABLE products (
   tenant_id         text NOT NULL,
   product_id        text NOT NULL,
   sku               text NOT NULL,
-  name              text NOT NULL,
-  category          text NOT NULL,
-  unit_price        numeric(14, 2) NOT NULL,
+  name              text,
+  category          text,
+  unit_price        numeric(14, 2),
   quantity_on_hand  integer NOT NULL,
-  reorder_level     integer NOT NULL,
-  reorder_quantity  integer NOT NULL,
-  location          text NOT NULL,
+  reorder_level     integer,
+  reorder_quantity  integer,
+  location          text,
   updated_at        timestamptz NOT NULL,
   PRIMARY KEY (tenant_id, product_id)
 );
@@ -108,10 +110,13 @@ CREATE TABLE notifications (
   status      text NOT NULL CHECK (status IN ('pending', 'sent', 'failed')),
   attempts    integer NOT NULL DEFAULT 0,
   last_error  text,
+  -- Not before this time: a dispatcher claiming the row pushes it forward (a lease, so that two
+  -- instances do not send the same row at once); a failed attempt pushes it by the backoff.
+  next_attempt_at  timestamptz NOT NULL,
   created_at  timestamptz NOT NULL,
   sent_at     timestamptz
 );
-CREATE INDEX notifications_pending ON notifications (created_at) WHERE status = 'pending';
+CREATE INDEX notifications_pending ON notifications (next_attempt_at) WHERE status = 'pending';
 
 CREATE TABLE outbox (
   position        bigserial PRIMARY KEY,

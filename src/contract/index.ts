@@ -18,6 +18,7 @@ export {
 } from './envelope.ts';
 export type { Envelope, Metadata } from './envelope.ts';
 export { CONTRACT_ERROR_CODES, ContractError, isContractError } from './errors.ts';
+export { messageKeyOf } from './keys.ts';
 export type { ContractErrorCode, ContractErrorOptions, ContractIssue } from './errors.ts';
 export {
   PRIORITIES,

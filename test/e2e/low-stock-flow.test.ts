@@ -5,7 +5,7 @@
  * handled, and delivered twice has one effect.
  */
 import assert from 'node:assert/strict';
-import { before, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import { createConsumer, createProducer } from '../../src/messaging/kafka/index.ts';
 import type { IncomingRecord } from '../../src/messaging/kafka/index.ts';
 import { startSystem } from '../support/system.ts';
@@ -13,8 +13,12 @@ import type { TestSystem } from '../support/system.ts';
 import { uniqueName, waitUntil } from '../support/kafka.ts';
 
 let system: TestSystem;
-before(async (t) => {
-  system = await startSystem(t);
+const cleanups: Array<() => unknown> = [];
+before(async () => {
+  system = await startSystem({ after: (fn) => cleanups.push(fn) });
+});
+after(async () => {
+  for (const fn of cleanups) await fn();
 });
 
 const tenantHeaders = (tenant: string) => ({ 'x-tenant-id': tenant });

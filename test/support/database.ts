@@ -3,16 +3,20 @@
  * set (CI runs the suite once that way), PGlite in memory otherwise.
  */
 import { randomBytes } from 'node:crypto';
-import type { TestContext } from 'node:test';
 import pg from 'pg';
 import { openDatabase } from '../../src/platform/database.ts';
 import type { Database } from '../../src/platform/database.ts';
 import { migrate } from '../../src/platform/migrations.ts';
 
+/** Anything that runs a function at the end: a test context, or a wrapper of node:test's `after`. */
+export interface Cleanup {
+  after(fn: () => unknown): void;
+}
+
 export const databaseUrl: string | undefined = process.env['DATABASE_URL'] || undefined;
 
 export async function testDatabase<DB>(
-  t: Pick<TestContext, 'after'>,
+  t: Cleanup,
   migrations: 'inventory' | 'sales' | null,
 ): Promise<Database<DB> & { url?: string; schema?: string }> {
   const schema = `t_${randomBytes(6).toString('hex')}`;

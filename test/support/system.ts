@@ -3,7 +3,6 @@
  * unique topics and consumer group on the real broker, and a database each (PostgreSQL schemas
  * when DATABASE_URL is set, PGlite otherwise). Used by end-to-end tests and benchmarks.
  */
-import type { TestContext } from 'node:test';
 import type { InventoryApp } from '../../src/inventory/app.ts';
 import { buildInventoryApp } from '../../src/inventory/app.ts';
 import type { InventoryDB } from '../../src/inventory/db.ts';
@@ -18,6 +17,7 @@ import type { Database } from '../../src/platform/database.ts';
 import { createLogger } from '../../src/platform/logger.ts';
 import { createMetricsRegistry } from '../../src/platform/metrics.ts';
 import { testDatabase } from './database.ts';
+import type { Cleanup } from './database.ts';
 import { testBootstrap, uniqueName } from './kafka.ts';
 
 export interface TestSystem {
@@ -30,7 +30,7 @@ export interface TestSystem {
 }
 
 export async function startSystem(
-  t: Pick<TestContext, 'after'>,
+  t: Cleanup,
   env: Record<string, string> = {},
 ): Promise<TestSystem> {
   const bootstrap = await testBootstrap();

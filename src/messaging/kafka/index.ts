@@ -19,4 +19,5 @@ export type {
   EventProducer,
   OutgoingRecord,
   ProducerSettings,
+  RawOutgoingRecord,
 } from './producer.ts';

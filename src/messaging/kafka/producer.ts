@@ -18,13 +18,22 @@ export interface OutgoingRecord {
   partition?: number;
 }
 
+/**
+ * A record whose key and value are bytes as they are, null included (a tombstone, a keyless
+ * record): dead letters copy the original record's bytes untouched.
+ */
+export interface RawOutgoingRecord extends Omit<OutgoingRecord, 'key' | 'value'> {
+  key: Buffer | null;
+  value: Buffer | null;
+}
+
 export interface EventProducer {
   /**
    * Resolves once Kafka has acknowledged every record (per `acks`); rejects with an AppError
    * (`ERP_KAFKA_*`, see errors.ts). On rejection some records may have been written: callers
    * resend, consumers deduplicate.
    */
-  send(records: OutgoingRecord[]): Promise<void>;
+  send(records: ReadonlyArray<OutgoingRecord | RawOutgoingRecord>): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -118,11 +127,15 @@ export function createProducer(
   };
 }
 
-function toMessage(record: OutgoingRecord): MessageToProduce<Buffer, Buffer, Buffer, Buffer> {
+function toMessage(
+  record: OutgoingRecord | RawOutgoingRecord,
+): MessageToProduce<Buffer, Buffer, Buffer, Buffer> {
   const message: MessageToProduce<Buffer, Buffer, Buffer, Buffer> = {
     topic: record.topic,
-    key: Buffer.from(record.key, 'utf8'),
-    value: record.value,
+    key:
+      typeof record.key === 'string' ? Buffer.from(record.key, 'utf8') : (record.key ?? undefined),
+    // The library writes null as a null value (length -1), which `required: ['value']` accepts.
+    value: record.value as Buffer,
   };
   if (record.headers !== undefined) {
     // Without serializers the library writes header keys and values as given: they must be Buffers.
@@ -142,16 +155,20 @@ function toMessage(record: OutgoingRecord): MessageToProduce<Buffer, Buffer, Buf
   return message;
 }
 
-function recordBytes(record: OutgoingRecord): number {
-  let size = Buffer.byteLength(record.key) + record.value.length;
+function recordBytes(record: OutgoingRecord | RawOutgoingRecord): number {
+  let size =
+    (record.key === null ? 0 : Buffer.byteLength(record.key)) + (record.value?.length ?? 0);
   for (const [name, value] of Object.entries(record.headers ?? {})) {
     size += Buffer.byteLength(name) + Buffer.byteLength(value);
   }
   return size;
 }
 
-function* chunkBySize(records: OutgoingRecord[], maxBytes: number): Generator<OutgoingRecord[]> {
-  let chunk: OutgoingRecord[] = [];
+function* chunkBySize<R extends OutgoingRecord | RawOutgoingRecord>(
+  records: readonly R[],
+  maxBytes: number,
+): Generator<R[]> {
+  let chunk: R[] = [];
   let bytes = 0;
   for (const record of records) {
     const size = recordBytes(record);

@@ -1,0 +1,103 @@
+/**
+ * What the inbox consumer reports. An interface so that a service without metrics, or a test,
+ * passes its own; `createPrometheusConsumerMetrics` is the production one.
+ */
+import { Counter, Histogram } from 'prom-client';
+import type { Registry } from 'prom-client';
+
+export type SkipReason = 'unknown_type' | 'no_handler';
+
+export interface ConsumerMetrics {
+  /** An event's effects committed; `seconds` is its handler's run time. */
+  processed(eventType: string, seconds: number): void;
+  /** The inbox already held the event: no effect. */
+  duplicate(eventType: string): void;
+  /** Not for this consumer: a type the contract does not know, or no handler registered. */
+  skipped(eventType: string, reason: SkipReason): void;
+  /** Written to the dead-letter topic; `eventType` when the envelope could be read. */
+  deadLettered(code: string, eventType?: string): void;
+  /** A batch completed (records of every outcome), `seconds` from receipt to completion. */
+  batch(size: number, seconds: number): void;
+  /** A transient failure (database, Kafka) made the consumer wait and try again. */
+  retry(code: string): void;
+}
+
+export const noopConsumerMetrics: ConsumerMetrics = {
+  processed: () => {},
+  duplicate: () => {},
+  skipped: () => {},
+  deadLettered: () => {},
+  batch: () => {},
+  retry: () => {},
+};
+
+/**
+ * prom-client metrics: `erp_consumer_events_total{event_type,outcome}` (outcome processed,
+ * duplicate, skipped, dead_lettered), `erp_consumer_batch_seconds`, `erp_consumer_handler_seconds
+ * {event_type}`, `erp_consumer_dead_letters_total{code}`, `erp_consumer_skipped_total{event_type,
+ * reason}`, `erp_consumer_retries_total{code}`. Reuses metrics already in `registry`, so two
+ * consumers of one service can share it.
+ */
+export function createPrometheusConsumerMetrics(registry: Registry): ConsumerMetrics {
+  const counter = <L extends string>(name: string, help: string, labelNames: L[]): Counter<L> =>
+    (registry.getSingleMetric(name) as Counter<L> | undefined) ??
+    new Counter({ name, help, labelNames, registers: [registry] });
+  const histogram = <L extends string>(
+    name: string,
+    help: string,
+    labelNames: L[],
+    buckets: number[],
+  ): Histogram<L> =>
+    (registry.getSingleMetric(name) as Histogram<L> | undefined) ??
+    new Histogram({ name, help, labelNames, buckets, registers: [registry] });
+
+  const events = counter('erp_consumer_events_total', 'Events consumed, by outcome', [
+    'event_type',
+    'outcome',
+  ]);
+  const deadLetters = counter('erp_consumer_dead_letters_total', 'Records dead-lettered', ['code']);
+  const skips = counter('erp_consumer_skipped_total', 'Events skipped, by reason', [
+    'event_type',
+    'reason',
+  ]);
+  const retries = counter('erp_consumer_retries_total', 'Retries after transient failures', [
+    'code',
+  ]);
+  const buckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+  const batchSeconds = histogram(
+    'erp_consumer_batch_seconds',
+    'Batch processing time',
+    [],
+    buckets,
+  );
+  const handlerSeconds = histogram(
+    'erp_consumer_handler_seconds',
+    'Handler run time per event',
+    ['event_type'],
+    buckets,
+  );
+
+  return {
+    processed(eventType, seconds) {
+      events.inc({ event_type: eventType, outcome: 'processed' });
+      handlerSeconds.observe({ event_type: eventType }, seconds);
+    },
+    duplicate(eventType) {
+      events.inc({ event_type: eventType, outcome: 'duplicate' });
+    },
+    skipped(eventType, reason) {
+      events.inc({ event_type: eventType, outcome: 'skipped' });
+      skips.inc({ event_type: eventType, reason });
+    },
+    deadLettered(code, eventType) {
+      events.inc({ event_type: eventType ?? 'unknown', outcome: 'dead_lettered' });
+      deadLetters.inc({ code });
+    },
+    batch(_size, seconds) {
+      batchSeconds.observe(seconds);
+    },
+    retry(code) {
+      retries.inc({ code });
+    },
+  };
+}

@@ -1,0 +1,56 @@
+/**
+ * Writing side of the transactional outbox: rows are inserted in the caller's transaction, so an
+ * event exists exactly when the state change that caused it committed. The relay
+ * (outbox-relay.ts) publishes them afterwards.
+ */
+import { sql, type Kysely } from 'kysely';
+import type { Envelope, EventOf, EventType } from '../contract/index.ts';
+
+export interface OutboxRow {
+  eventId: string;
+  tenantId: string;
+  eventType: string;
+  topic: string;
+  /** Kafka key: every event of one entity carries the same key so that they stay in order. */
+  key: string;
+  envelope: Envelope | EventOf<EventType>;
+  headers: Record<string, string>;
+  occurredAt: Date;
+}
+
+// 8 parameters a row; PostgreSQL allows 65,535 parameters in one statement.
+const ROWS_PER_INSERT = 1000;
+
+/**
+ * Inserts into a table of the outbox shape (Sales' `outbox`), in the caller's transaction, and
+ * NOTIFYs the channel (delivered at commit). Rows get positions in the order given.
+ */
+export async function appendToOutbox(
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any schema with an outbox-shaped table
+  trx: Kysely<any>,
+  table: string,
+  channel: string,
+  rows: readonly OutboxRow[],
+): Promise<void> {
+  if (rows.length === 0) return;
+  for (let start = 0; start < rows.length; start += ROWS_PER_INSERT) {
+    const values = rows
+      .slice(start, start + ROWS_PER_INSERT)
+      .map(
+        (row) =>
+          sql`(${row.tenantId}, ${row.eventId}, ${row.eventType}, ${row.topic}, ${row.key}, ${JSON.stringify(row.envelope)}::jsonb, ${JSON.stringify(row.headers)}::jsonb, ${row.occurredAt})`,
+      );
+    await sql`
+      INSERT INTO ${sql.table(table)}
+        (tenant_id, event_id, event_type, topic, message_key, envelope, headers, occurred_at)
+      VALUES ${sql.join(values)}
+    `.execute(trx);
+  }
+  await notifyOutbox(trx, channel);
+}
+
+/** NOTIFY inside the caller's transaction (PostgreSQL delivers it at commit, drops it on rollback). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any schema
+export async function notifyOutbox(trx: Kysely<any>, channel: string): Promise<void> {
+  await sql`SELECT pg_notify(${channel}, '')`.execute(trx);
+}

@@ -1,0 +1,68 @@
+/**
+ * Which handler applies which event type. One handler per type: two handlers for one event in one
+ * transaction would make their combined effect depend on registration order.
+ */
+import type { Kysely } from 'kysely';
+import { isEventType } from '../contract/index.ts';
+import type { EventOf, EventType } from '../contract/index.ts';
+import { AppError } from '../platform/errors.ts';
+import type { Logger } from '../platform/logger.ts';
+import { MessagingErrorCodes } from './errors.ts';
+import type { IncomingRecord } from './kafka/index.ts';
+
+export interface HandlerContext<DB> {
+  /** The batch's transaction: every write goes through it (on PGlite, `db` would hang). */
+  trx: Kysely<DB>;
+  /** topic/partition/offset/headers of the Kafka record. */
+  record: IncomingRecord;
+  /** Carries event_id, event_type, tenant_id and correlation_id. */
+  log: Logger;
+  /**
+   * Runs once the transaction committed (deliver notifications, wake a relay). Dropped if it rolls
+   * back; a failure is logged, never retried.
+   */
+  afterCommit(fn: () => void | Promise<void>): void;
+}
+
+/**
+ * Applies one event. Throw an AppError with `retryable: true` for a transient failure (the batch is
+ * retried), anything else to have the event dead-lettered.
+ */
+export type EventHandler<T extends EventType, DB> = (
+  event: EventOf<T>,
+  ctx: HandlerContext<DB>,
+) => Promise<void>;
+
+export class EventRouter<DB> {
+  readonly #handlers = new Map<EventType, EventHandler<EventType, DB>>();
+
+  /** Throws ERP_MSG_DUPLICATE_HANDLER for a second handler, ERP_MSG_UNKNOWN_EVENT_TYPE for a type not in the contract. */
+  on<T extends EventType>(type: T, handler: EventHandler<T, DB>): this {
+    if (!isEventType(type)) {
+      throw new AppError(
+        MessagingErrorCodes.UNKNOWN_EVENT_TYPE,
+        `cannot handle "${String(type)}": not an event type of the contract`,
+        { context: { event_type: type } },
+      );
+    }
+    if (this.#handlers.has(type)) {
+      throw new AppError(
+        MessagingErrorCodes.DUPLICATE_HANDLER,
+        `a handler for ${type} is already registered`,
+        { context: { event_type: type } },
+      );
+    }
+    // Keyed by type, so `handlerFor(type)` returns the handler registered for that very type.
+    this.#handlers.set(type, handler);
+    return this;
+  }
+
+  handlerFor<T extends EventType>(type: T): EventHandler<T, DB> | undefined {
+    return this.#handlers.get(type);
+  }
+
+  /** Event types with a handler, in registration order. */
+  types(): EventType[] {
+    return [...this.#handlers.keys()];
+  }
+}

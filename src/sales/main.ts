@@ -1,0 +1,73 @@
+/** Sales process: read config, open resources, build the app, listen, stop on SIGTERM. */
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createConsumer, createProducer, ensureTopics } from '../messaging/kafka/index.ts';
+import { loadConfig } from '../platform/config.ts';
+import { openDatabase } from '../platform/database.ts';
+import { kafkaConnectionFrom } from '../platform/kafka-connection.ts';
+import { createLogger } from '../platform/logger.ts';
+import { createMetricsRegistry } from '../platform/metrics.ts';
+import { migrate } from '../platform/migrations.ts';
+import { runService } from '../platform/service-runner.ts';
+import { buildSalesApp } from './app.ts';
+import type { SalesDB } from './db.ts';
+
+const MIGRATIONS = fileURLToPath(new URL('../../migrations/sales', import.meta.url));
+/** Dead letters of inventory events go to `<inventory topic><suffix>` (the inbox consumer's default). */
+const DLQ_SUFFIX = '.dlq';
+
+const config = loadConfig();
+const logger = createLogger('sales-service', config.logLevel);
+
+await runService({
+  name: 'sales-service',
+  logger,
+  shutdownTimeoutMs: config.shutdownTimeoutMs,
+  async start(fatal) {
+    const database = await openDatabase<SalesDB>({
+      ...(config.sales.databaseUrl === undefined ? {} : { url: config.sales.databaseUrl }),
+      dataDir: join(config.dataDir, 'sales', 'pglite'),
+    });
+    await migrate(database, MIGRATIONS);
+    const conn = kafkaConnectionFrom(config.kafka, 'sales');
+    const topic = (name: string) => ({
+      name,
+      partitions: config.kafka.topicPartitions,
+      replicationFactor: config.kafka.topicReplicationFactor,
+    });
+    await ensureTopics(conn, [
+      topic(config.kafka.inventoryTopic),
+      topic(`${config.kafka.inventoryTopic}${DLQ_SUFFIX}`),
+      topic(config.kafka.salesTopic),
+    ]);
+    const producer = createProducer(conn);
+    // Offsets are committed by the inbox consumer after each batch's transaction, whatever
+    // KAFKA_ENABLE_AUTO_COMMIT says: committing earlier could lose events.
+    const consumer = createConsumer(conn, {
+      groupId: config.kafka.consumerGroup,
+      topics: [config.kafka.inventoryTopic],
+      autoOffsetReset: config.kafka.autoOffsetReset,
+    });
+    const app = buildSalesApp({
+      config,
+      database,
+      producer,
+      consumer,
+      logger,
+      metrics: createMetricsRegistry('sales-service'),
+      onFatal: fatal,
+    });
+    await app.start();
+    const address = await app.http.listen({ host: config.host, port: config.sales.port });
+    logger.info({ address, database: database.kind }, `sales-service listening on ${address}`);
+    return {
+      async stop() {
+        await app.stop();
+        await app.http.close();
+        await consumer.close();
+        await producer.close();
+        await database.close();
+      },
+    };
+  },
+});

@@ -1,0 +1,75 @@
+/**
+ * The Sales HTTP API under /api/v1. Every request is scoped to the tenant of its X-Tenant-ID;
+ * another tenant's ids answer 404, as if they did not exist.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Database } from '../platform/database.ts';
+import { parseInput, tenantOf } from '../platform/http.ts';
+import { acknowledgeAlert, getAlert, getAlertHistory, listAlerts } from './alerts-repository.ts';
+import type { SalesDB } from './db.ts';
+import { alertNotFound, forecastNotFound } from './errors.ts';
+import { getForecast } from './forecasts-repository.ts';
+import { createOrder, listOrders } from './orders-repository.ts';
+import {
+  createOrderBodySchema,
+  idParamsSchema,
+  listAlertsQuerySchema,
+  listOrdersQuerySchema,
+  productParamsSchema,
+} from './schemas.ts';
+
+export interface SalesRoutesOptions {
+  database: Database<SalesDB>;
+  /** Clock for order and acknowledgement times. Default: () => new Date(). */
+  now?: () => Date;
+}
+
+export function registerSalesRoutes(app: FastifyInstance, options: SalesRoutesOptions): void {
+  const { db } = options.database;
+  const now = options.now ?? (() => new Date());
+
+  app.get('/api/v1/alerts', async (request) => {
+    const tenantId = tenantOf(request);
+    const query = parseInput(listAlertsQuerySchema, request.query, 'query');
+    const alerts = await listAlerts(db, tenantId, {
+      limit: query.limit,
+      ...(query.status === undefined ? {} : { status: query.status }),
+    });
+    return { items: alerts };
+  });
+
+  app.get('/api/v1/alerts/:id', async (request) => {
+    const tenantId = tenantOf(request);
+    const { id } = parseInput(idParamsSchema, request.params, 'params');
+    const alert = await getAlert(db, tenantId, id);
+    if (alert === undefined) throw alertNotFound(id);
+    return { ...alert, history: await getAlertHistory(db, tenantId, id) };
+  });
+
+  app.post('/api/v1/alerts/:id/acknowledge', async (request) => {
+    const tenantId = tenantOf(request);
+    const { id } = parseInput(idParamsSchema, request.params, 'params');
+    return db.transaction().execute((trx) => acknowledgeAlert(trx, tenantId, id, now()));
+  });
+
+  app.post('/api/v1/orders', async (request, reply) => {
+    const tenantId = tenantOf(request);
+    const body = parseInput(createOrderBodySchema, request.body);
+    const order = await db.transaction().execute((trx) => createOrder(trx, tenantId, body, now()));
+    return reply.code(201).send(order);
+  });
+
+  app.get('/api/v1/orders', async (request) => {
+    const tenantId = tenantOf(request);
+    const query = parseInput(listOrdersQuerySchema, request.query, 'query');
+    return { items: await listOrders(db, tenantId, query.limit) };
+  });
+
+  app.get('/api/v1/forecasts/:productId', async (request) => {
+    const tenantId = tenantOf(request);
+    const { productId } = parseInput(productParamsSchema, request.params, 'params');
+    const forecast = await getForecast(db, tenantId, productId);
+    if (forecast === undefined) throw forecastNotFound(productId);
+    return forecast;
+  });
+}

@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Envelope } from '../../src/contract/index.ts';
+import { appendToOutbox, notifyOutbox, type OutboxRow } from '../../src/messaging/outbox.ts';
+import { testDatabase } from '../support/database.ts';
+import { uniqueName, waitUntil } from '../support/kafka.ts';
+
+function row(key: string, seq: number): OutboxRow {
+  const eventId = randomUUID();
+  const envelope: Envelope = {
+    metadata: {
+      event_id: eventId,
+      event_type: 'test.happened',
+      event_version: '1.0',
+      timestamp: '2025-01-02T03:04:05.678Z',
+      source_service: 'outbox-test',
+      tenant_id: 'tenant-a',
+      correlation_id: eventId,
+      priority: 'low',
+    },
+    payload: { seq, text: 'ünïcode "quoted"', nested: { list: [1, 2.5, null] } },
+  };
+  return {
+    eventId,
+    tenantId: 'tenant-a',
+    eventType: 'test.happened',
+    topic: 'some-topic',
+    key,
+    envelope,
+    headers: { event_id: eventId, seq: String(seq) },
+    occurredAt: new Date('2025-01-02T03:04:05.678Z'),
+  };
+}
+
+interface StoredRow {
+  position: number;
+  transaction_id: string;
+  tenant_id: string;
+  event_id: string;
+  event_type: string;
+  topic: string;
+  message_key: string;
+  envelope: Envelope;
+  headers: Record<string, string>;
+  occurred_at: Date;
+  published_at: Date | null;
+}
+
+test('appendToOutbox stores every column in the given order; the NOTIFY arrives only on commit', async (t) => {
+  const database = await testDatabase<any>(t, 'sales');
+  const channel = uniqueName('outbox_test').replaceAll('-', '_');
+  const notified: string[] = [];
+  const unlisten = await database.listen(channel, (payload) => notified.push(payload));
+  t.after(unlisten);
+
+  const rows = [row('k1', 0), row('k2', 1), row('k1', 2)];
+  await database.db.transaction().execute((trx) => appendToOutbox(trx, 'outbox', channel, rows));
+  await waitUntil('a notification', () => notified.length === 1, 5000);
+
+  const stored = await database.db
+    .selectFrom('outbox')
+    .selectAll()
+    .orderBy('position')
+    .execute()
+    .then((r) => r as StoredRow[]);
+  assert.equal(stored.length, 3);
+  stored.forEach((s, i) => {
+    const r = rows[i]!;
+    assert.equal(s.event_id, r.eventId);
+    assert.equal(s.tenant_id, r.tenantId);
+    assert.equal(s.event_type, r.eventType);
+    assert.equal(s.topic, r.topic);
+    assert.equal(s.message_key, r.key);
+    assert.deepEqual(s.envelope, r.envelope);
+    assert.deepEqual(s.headers, r.headers);
+    assert.equal(new Date(s.occurred_at).getTime(), r.occurredAt.getTime());
+    assert.equal(s.published_at, null);
+    if (i > 0) assert.ok(s.position > stored[i - 1]!.position);
+  });
+
+  await assert.rejects(
+    database.db.transaction().execute(async (trx) => {
+      await appendToOutbox(trx, 'outbox', channel, [row('k3', 3)]);
+      throw new Error('roll back');
+    }),
+    /roll back/,
+  );
+  await sleep(200);
+  assert.equal(notified.length, 1, 'a rolled-back transaction notifies no one');
+  const count = await database.db
+    .selectFrom('outbox')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .executeTakeFirstOrThrow();
+  assert.equal(Number(count.n), 3);
+});
+
+test('appendToOutbox splits large appends into several statements and keeps the order', async (t) => {
+  const database = await testDatabase<any>(t, 'sales');
+  const rows = Array.from({ length: 2500 }, (_, i) => row(`k${i % 7}`, i));
+  await database.db
+    .transaction()
+    .execute((trx) => appendToOutbox(trx, 'outbox', 'outbox_split', rows));
+  const stored = (await database.db
+    .selectFrom('outbox')
+    .select(['event_id', 'position'])
+    .orderBy('position')
+    .execute()) as Pick<StoredRow, 'event_id' | 'position'>[];
+  assert.deepEqual(
+    stored.map((s) => s.event_id),
+    rows.map((r) => r.eventId),
+  );
+});
+
+test('appendToOutbox with no rows writes and notifies nothing', async (t) => {
+  const database = await testDatabase<any>(t, 'sales');
+  const channel = 'outbox_empty';
+  const notified: string[] = [];
+  t.after(await database.listen(channel, (p) => notified.push(p)));
+  await database.db.transaction().execute((trx) => appendToOutbox(trx, 'outbox', channel, []));
+  await database.db.transaction().execute((trx) => notifyOutbox(trx, 'outbox_other'));
+  await sleep(200);
+  assert.deepEqual(notified, []);
+});
+
+test('notifyOutbox delivers at commit', async (t) => {
+  const database = await testDatabase<any>(t, 'sales');
+  const channel = 'outbox_notify_only';
+  const notified: string[] = [];
+  t.after(await database.listen(channel, (p) => notified.push(p)));
+  await database.db.transaction().execute(async (trx) => {
+    await notifyOutbox(trx, channel);
+    await sleep(100);
+    assert.equal(notified.length, 0, 'nothing before commit');
+  });
+  await waitUntil('the notification', () => notified.length === 1, 5000);
+  assert.deepEqual(notified, ['']);
+});

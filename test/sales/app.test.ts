@@ -1,0 +1,121 @@
+/**
+ * The app's wiring on the real broker: readiness, a low-stock event through the consumer to an
+ * alert, its sales event published by the relay, its notification delivered after commit, and a
+ * graceful stop. The full Inventory → Sales path is test/e2e's.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { encodeEvent, kafkaHeadersFor } from '../../src/contract/index.ts';
+import { createConsumer, createProducer, ensureTopics } from '../../src/messaging/kafka/index.ts';
+import type { IncomingRecord } from '../../src/messaging/kafka/index.ts';
+import { loadConfig } from '../../src/platform/config.ts';
+import { createMetricsRegistry } from '../../src/platform/metrics.ts';
+import { buildSalesApp } from '../../src/sales/app.ts';
+import type { SalesDB } from '../../src/sales/db.ts';
+import type { Notification, NotificationChannel } from '../../src/sales/notifications/channel.ts';
+import { testDatabase } from '../support/database.ts';
+import { testBootstrap, uniqueName, waitUntil } from '../support/kafka.ts';
+import { lowStockEvent, silentLogger } from './fixtures.ts';
+
+test('consumes low stock, publishes the alert event, notifies, and stops gracefully', async (t) => {
+  const bootstrap = await testBootstrap();
+  const config = loadConfig({
+    KAFKA_BOOTSTRAP_SERVERS: bootstrap.join(','),
+    KAFKA_INVENTORY_TOPIC: uniqueName('inventory-events'),
+    KAFKA_SALES_TOPIC: uniqueName('sales-events'),
+    KAFKA_CONSUMER_GROUP: uniqueName('sales-group'),
+    OUTBOX_POLL_INTERVAL_MS: '250',
+  });
+  const conn = { clientId: 'sales-app-test', bootstrapServers: config.kafka.bootstrapServers };
+  await ensureTopics(conn, [
+    { name: config.kafka.inventoryTopic, partitions: 2, replicationFactor: 1 },
+    { name: `${config.kafka.inventoryTopic}.dlq`, partitions: 1, replicationFactor: 1 },
+    { name: config.kafka.salesTopic, partitions: 2, replicationFactor: 1 },
+  ]);
+  const database = await testDatabase<SalesDB>(t, 'sales');
+  const producer = createProducer(conn);
+  t.after(() => producer.close());
+  const consumer = createConsumer(conn, {
+    groupId: config.kafka.consumerGroup,
+    topics: [config.kafka.inventoryTopic],
+    autoOffsetReset: 'earliest',
+    maxWaitMs: 100,
+  });
+  const delivered: Notification[] = [];
+  const pager: NotificationChannel = {
+    name: 'pager',
+    send: (n) => {
+      delivered.push(n);
+      return Promise.resolve();
+    },
+  };
+  const app = buildSalesApp({
+    config,
+    database,
+    producer,
+    consumer,
+    logger: silentLogger,
+    metrics: createMetricsRegistry('sales-test', false),
+    channels: [pager],
+  });
+  t.after(async () => {
+    await app.stop();
+    await app.http.close();
+  });
+
+  assert.equal((await app.http.inject({ url: '/readyz' })).statusCode, 503);
+  await app.start();
+  assert.equal((await app.http.inject({ url: '/readyz' })).statusCode, 200);
+
+  const tenant = uniqueName('tenant');
+  const event = lowStockEvent(tenant, { product_id: 'P-1', current_stock: 0 }, 'corr-app');
+  await producer.send([
+    {
+      topic: config.kafka.inventoryTopic,
+      key: 'P-1',
+      value: encodeEvent(event),
+      headers: kafkaHeadersFor(event),
+    },
+  ]);
+
+  await waitUntil('the notification', () => delivered.length === 1, 15_000);
+  assert.equal(delivered[0]?.tenantId, tenant);
+  assert.equal(delivered[0]?.priority, 'critical');
+
+  const records: IncomingRecord[] = [];
+  const reader = createConsumer(conn, {
+    groupId: uniqueName('reader'),
+    topics: [config.kafka.salesTopic],
+    autoOffsetReset: 'earliest',
+    maxWaitMs: 100,
+  });
+  const reading = reader.run((batch) => {
+    records.push(...batch.records);
+    return Promise.resolve();
+  });
+  t.after(() => reader.close());
+  await waitUntil('the sales event', () => records.length === 1, 15_000);
+  await reader.close();
+  await reading.catch(() => {});
+  const published = JSON.parse(records[0]!.value!.toString());
+  assert.equal(records[0]!.key?.toString(), 'P-1');
+  assert.equal(published.metadata.event_type, 'sales.low_stock_alert_raised');
+  assert.equal(published.metadata.correlation_id, 'corr-app');
+  assert.equal(published.payload.priority, 'critical');
+  assert.equal(published.payload.source_event_id, event.metadata.event_id);
+
+  const alerts = await app.http.inject({
+    url: '/api/v1/alerts',
+    headers: { 'x-tenant-id': tenant },
+  });
+  assert.equal(alerts.json().items.length, 1);
+
+  await app.stop();
+  const drained = await app.http.inject({
+    url: '/api/v1/alerts',
+    headers: { 'x-tenant-id': tenant },
+  });
+  assert.equal(drained.statusCode, 503);
+  assert.equal(drained.json().error.code, 'ERP_HTTP_DRAINING');
+  assert.equal((await app.http.inject({ url: '/readyz' })).statusCode, 503);
+});
