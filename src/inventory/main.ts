@@ -2,19 +2,18 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createProducer, ensureTopics } from '../messaging/kafka/index.ts';
-import { loadConfig } from '../platform/config.ts';
 import { openDatabase } from '../platform/database.ts';
 import { kafkaConnectionFrom } from '../platform/kafka-connection.ts';
 import { createLogger } from '../platform/logger.ts';
 import { createMetricsRegistry } from '../platform/metrics.ts';
 import { migrate } from '../platform/migrations.ts';
-import { runService } from '../platform/service-runner.ts';
+import { configOrExit, runService } from '../platform/service-runner.ts';
 import { buildInventoryApp } from './app.ts';
 import type { InventoryDB } from './db.ts';
 
 const MIGRATIONS = fileURLToPath(new URL('../../migrations/inventory', import.meta.url));
 
-const config = loadConfig();
+const config = configOrExit();
 const logger = createLogger('inventory-service', config.logLevel);
 
 await runService({

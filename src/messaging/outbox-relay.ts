@@ -345,7 +345,10 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         if (!finished) {
           halted = true;
           interrupt?.();
-          log.warn({ stopTimeoutMs }, 'outbox relay stopped before draining; rows stay unpublished');
+          log.warn(
+            { stopTimeoutMs },
+            'outbox relay stopped before draining; rows stay unpublished',
+          );
         }
         await unlisten?.().catch(() => {});
         await lock?.release();

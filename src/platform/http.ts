@@ -3,7 +3,7 @@
  * health and readiness, Prometheus metrics, and a draining switch for graceful shutdown.
  * Routes are added by each service's app function; this file knows nothing about them.
  */
-import { fastify } from 'fastify';
+import { fastify, LogController } from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { z } from 'zod';
@@ -28,7 +28,8 @@ export function createHttpServer(options: HttpOptions): HttpServer {
   const loggerInstance: FastifyBaseLogger = options.logger;
   const app = fastify({
     loggerInstance,
-    disableRequestLogging: true,
+    // Request lines would drown the event logs; errors are still logged by the error handler.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1_048_576,
   });
   let draining = false;

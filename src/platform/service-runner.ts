@@ -3,8 +3,10 @@
  * it gracefully within a bound; a second signal exits at once. A failure to start, or a fatal
  * error later, exits non-zero with the error's code so that a supervisor notices.
  */
-import type { Logger } from './logger.ts';
+import { loadConfig } from './config.ts';
+import type { Config } from './config.ts';
 import { isAppError } from './errors.ts';
+import type { Logger } from './logger.ts';
 
 export interface RunningService {
   /** Graceful stop: drain HTTP, finish work in hand, flush, close resources. */
@@ -66,4 +68,18 @@ export async function runService(options: RunOptions): Promise<void> {
     return;
   }
   if (stopping) await service.stop();
+}
+
+/**
+ * The configuration, or exit 2 with one line naming the bad variables: a service never starts
+ * half-configured, and an operator never has to read a stack trace to find a typo.
+ */
+export function configOrExit(env: Record<string, string | undefined> = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    const code = isAppError(err) ? err.code : 'ERP_CFG_INVALID';
+    process.stderr.write(`error ${code}: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
 }

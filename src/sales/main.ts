@@ -2,13 +2,12 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createConsumer, createProducer, ensureTopics } from '../messaging/kafka/index.ts';
-import { loadConfig } from '../platform/config.ts';
 import { openDatabase } from '../platform/database.ts';
 import { kafkaConnectionFrom } from '../platform/kafka-connection.ts';
 import { createLogger } from '../platform/logger.ts';
 import { createMetricsRegistry } from '../platform/metrics.ts';
 import { migrate } from '../platform/migrations.ts';
-import { runService } from '../platform/service-runner.ts';
+import { configOrExit, runService } from '../platform/service-runner.ts';
 import { buildSalesApp } from './app.ts';
 import type { SalesDB } from './db.ts';
 
@@ -16,7 +15,7 @@ const MIGRATIONS = fileURLToPath(new URL('../../migrations/sales', import.meta.u
 /** Dead letters of inventory events go to `<inventory topic><suffix>` (the inbox consumer's default). */
 const DLQ_SUFFIX = '.dlq';
 
-const config = loadConfig();
+const config = configOrExit();
 const logger = createLogger('sales-service', config.logLevel);
 
 await runService({
