@@ -153,11 +153,12 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 
   const holdsLock = (): boolean => lock !== null && lock.held;
 
-  const fetchBatch = async (): Promise<PendingRow[]> => {
+  /** The oldest unpublished rows, except those `inFlight` (sent or being sent, not yet marked). */
+  const fetchBatch = async (inFlight: number[]): Promise<PendingRow[]> => {
     const result = await sql<PendingRow>`
       SELECT position, topic, message_key, envelope, headers
       FROM ${tableRef}
-      WHERE published_at IS NULL
+      WHERE published_at IS NULL AND position <> ALL(${inFlight}::bigint[])
       ORDER BY position
       LIMIT ${batchSize}
     `.execute(db);
@@ -193,30 +194,41 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     }
   };
 
-  /** Publishes batches until a short one shows the table drained (as far as this scan sees). */
+  /**
+   * Publishes batches until a short one shows the table drained (as far as this scan sees).
+   * The next batch is read while the current one is being sent. It excludes exactly the rows in
+   * flight, never "everything up to the last position": a row that commits late with a smaller
+   * position must still come before later rows of its key.
+   */
   const cycle = async (): Promise<void> => {
     let phase: Health = 'database';
+    let next: Promise<PendingRow[]> | null = null;
     try {
-      for (;;) {
-        if (unmarked !== null) {
-          await mark(unmarked);
-          unmarked = null;
-        }
-        if (halted || !holdsLock()) return;
-        phase = 'database';
-        const rows = await fetchBatch();
-        if (rows.length === 0) return;
-        const startedAt = performance.now();
-        phase = 'kafka';
-        await send(rows.map(toRecord));
-        unmarked = rows.map((row) => row.position);
-        phase = 'database';
+      if (unmarked !== null) {
         await mark(unmarked);
         unmarked = null;
+      }
+      next = fetchBatch([]);
+      for (;;) {
+        const rows: PendingRow[] = await next;
+        next = null;
+        if (rows.length === 0 || halted || !holdsLock()) return;
+        const startedAt = performance.now();
+        const positions = rows.map((row) => row.position);
+        phase = 'kafka';
+        const sending = send(rows.map(toRecord));
+        if (rows.length === batchSize) next = fetchBatch(positions);
+        await sending;
+        unmarked = positions;
+        phase = 'database';
+        await mark(positions);
+        unmarked = null;
         metrics.published(rows.length, (performance.now() - startedAt) / 1000);
-        if (rows.length < batchSize) return;
+        if (next === null) return;
       }
     } catch (err) {
+      // A read-ahead that is no longer wanted must not surface as an unhandled rejection.
+      next?.catch(() => {});
       failed(phase, err);
       throw err;
     }

@@ -225,7 +225,8 @@ test('while Kafka is unreachable rows stay unpublished, failures are logged once
   };
   const down = createProducer(
     { clientId: uniqueName('down'), bootstrapServers: ['127.0.0.1:1'], connectTimeoutMs: 200 },
-    { retries: 0 },
+    // retries: 1 because the library treats 0 as "retry forever" like an idempotent producer does.
+    { idempotent: false, acks: 'leader', retries: 1, retryDelayMs: 10 },
   );
   t.after(() => down.close().catch(() => {}));
   const broken = createOutboxRelay({
@@ -239,6 +240,7 @@ test('while Kafka is unreachable rows stay unpublished, failures are logged once
     backoff: { initialMs: 20, maxMs: 200 },
     stopTimeoutMs: 500,
   });
+  t.after(() => broken.stop());
   await broken.start();
   const extra = outboxRow(topic, 'k0', 40);
   await append(database, channel, [extra]);
@@ -287,6 +289,7 @@ test('a send that hangs (idempotent producer retrying forever) is reported after
     sendTimeoutMs: 300,
     stopTimeoutMs: 300,
   });
+  t.after(() => relay.stop());
   await relay.start();
   await waitUntil('the slow send reported', () => seen.failures === 1, 5000);
   await waitUntil('a backlog sample', () => seen.backlog.some(([n]) => n === 1), 5000);

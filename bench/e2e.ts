@@ -1,0 +1,372 @@
+/**
+ * `e2e`: both services in this process on real ports, driven over HTTP. (a) Throughput: a closed
+ * loop of C clients posting -1 stock adjustments; every adjustment emits inventory.low_stock
+ * (reorder level far above stock), and Sales must catch up. (b) Latency at a fixed open-loop rate:
+ * per low-stock event, Sales `alert_history.at` minus Inventory `events.occurred_at`.
+ */
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { sql } from 'kysely';
+import { buildInventoryApp } from '../src/inventory/app.ts';
+import type { InventoryApp } from '../src/inventory/app.ts';
+import type { InventoryDB } from '../src/inventory/db.ts';
+import { createProducer } from '../src/messaging/kafka/index.ts';
+import { createMetricsRegistry } from '../src/platform/metrics.ts';
+import type { SalesDB } from '../src/sales/db.ts';
+import { benchConfig, buildBenchSales, processedCount } from './sales-app.ts';
+import type { BenchSales } from './sales-app.ts';
+import {
+  createNamedTopic,
+  fmt,
+  openBenchDatabase,
+  percentile,
+  say,
+  spread,
+  tenantOf,
+  uniqueName,
+  waitFor,
+  type BenchContext,
+  type BenchDatabase,
+  type Engine,
+} from './support.ts';
+
+const PRODUCTS_PER_RUN = 200;
+const CONCURRENCY = 32;
+const RATE_PER_SEC = 100;
+const CATCH_UP_TIMEOUT_MS = 240_000;
+
+interface System {
+  inventory: InventoryApp;
+  sales: BenchSales;
+  inventoryDb: BenchDatabase<InventoryDB>;
+  salesDb: BenchDatabase<SalesDB>;
+  inventoryUrl: string;
+  /** Products posted so far, for the catch-up check. */
+  productsCreated: number;
+  close(): Promise<void>;
+}
+
+interface Product {
+  id: string;
+  tenantId: string;
+}
+
+interface Adjustment {
+  status: number;
+  lowStockId?: string;
+  ms: number;
+}
+
+export async function runE2e(ctx: BenchContext): Promise<void> {
+  const seconds = ctx.quick ? 3 : 10;
+  say(`\n== e2e: HTTP → Inventory → Kafka → Sales ==`);
+  say(
+    `setup: both apps in this process (src/*/main.ts wiring, production defaults: relay poll 1000 ms + NOTIFY,` +
+      ` consumer batch 500), listening on 127.0.0.1 ephemeral ports, fresh 3-partition topics;` +
+      ` ${PRODUCTS_PER_RUN} new products per run over 10 tenants, stock 1,000,000, reorder level 1,000,000,000,` +
+      ` so every -1 adjustment emits stock_adjusted + low_stock; one system per engine, runs one after another on it.`,
+  );
+  say(
+    `(a) closed loop, C=${CONCURRENCY} fetch clients, ${seconds} s: adjustments/s = HTTP 201s / s; catch-up = end of load` +
+      ` until Sales' inbox holds every low_stock event. (b) open loop at ${RATE_PER_SEC}/s for ${seconds} s:` +
+      ` latency = Sales alert_history.at − Inventory events.occurred_at (both taken inside their transactions,` +
+      ` just before commit; one machine clock).`,
+  );
+  say('  note: the load generator shares the 2 cores with both services, Kafka and PostgreSQL.');
+
+  for (const engine of ctx.engines) {
+    const system = await startSystem(ctx, engine);
+    try {
+      const throughput: number[] = [];
+      const catchUp: number[] = [];
+      for (let rep = 1; rep <= ctx.reps; rep++) {
+        const products = await createProducts(system, PRODUCTS_PER_RUN);
+        await caughtUp(system, 'inventory.product_created');
+        const before = await processedCount(system.sales.metrics, 'inventory.low_stock');
+        const { results, elapsed } = await closedLoop(system, products, CONCURRENCY, seconds);
+        const loadEnd = performance.now();
+        const ok = results.filter((r) => r.status === 201);
+        const lowStock = ok.filter((r) => r.lowStockId !== undefined).length;
+        if (lowStock !== ok.length)
+          throw new Error(`${ok.length - lowStock} adjustments without low_stock`);
+        await waitFor(
+          'Sales caught up',
+          async () =>
+            (await processedCount(system.sales.metrics, 'inventory.low_stock')) >=
+            before + lowStock,
+          CATCH_UP_TIMEOUT_MS,
+        );
+        const behind = (performance.now() - loadEnd) / 1000;
+        const rate = ok.length / elapsed;
+        throughput.push(rate);
+        catchUp.push(behind);
+        const statuses = countBy(results.map((r) => r.status));
+        const ms = ok.map((r) => r.ms).sort((a, b) => a - b);
+        say(
+          `  ${engine} (a) run ${rep}: ${fmt(rate)} adjustments/s (${ok.length} in ${elapsed.toFixed(1)} s;` +
+            ` statuses ${JSON.stringify(statuses)}; HTTP p50 ${fmt(percentile(ms, 50))} ms p99 ${fmt(percentile(ms, 99))} ms);` +
+            ` Sales caught up ${behind.toFixed(2)} s after the load ended`,
+        );
+      }
+      ctx.record({
+        section: 'e2e',
+        engine,
+        metric: `adjustments/s (C=${CONCURRENCY})`,
+        unit: 'adj/s',
+        values: throughput,
+        ...(engine === 'postgres' ? { target: { op: '>=' as const, value: 500 } } : {}),
+        setup: { seconds, concurrency: CONCURRENCY, productsPerRun: PRODUCTS_PER_RUN },
+      });
+      ctx.record({
+        section: 'e2e',
+        engine,
+        metric: 'Sales catch-up after load',
+        unit: 's',
+        values: catchUp,
+        setup: { seconds, concurrency: CONCURRENCY },
+      });
+      say(`  ${engine} (a): ${spread(throughput)} adjustments/s; catch-up ${spread(catchUp)} s`);
+
+      const p50s: number[] = [];
+      const p95s: number[] = [];
+      const p99s: number[] = [];
+      const maxes: number[] = [];
+      for (let rep = 1; rep <= ctx.reps; rep++) {
+        const products = await createProducts(system, PRODUCTS_PER_RUN);
+        await caughtUp(system, 'inventory.product_created');
+        const before = await processedCount(system.sales.metrics, 'inventory.low_stock');
+        const { results, lateStarts } = await openLoop(system, products, RATE_PER_SEC, seconds);
+        const ids = results.flatMap((r) => (r.lowStockId === undefined ? [] : [r.lowStockId]));
+        await waitFor(
+          'Sales caught up',
+          async () =>
+            (await processedCount(system.sales.metrics, 'inventory.low_stock')) >=
+            before + ids.length,
+          CATCH_UP_TIMEOUT_MS,
+        );
+        const latencies = await eventLatencies(system, ids);
+        if (latencies.length !== ids.length) {
+          throw new Error(`latency found for ${latencies.length} of ${ids.length} events`);
+        }
+        latencies.sort((a, b) => a - b);
+        const [p50, p95, p99, max] = [50, 95, 99, 100].map((p) => percentile(latencies, p)) as [
+          number,
+          number,
+          number,
+          number,
+        ];
+        p50s.push(p50);
+        p95s.push(p95);
+        p99s.push(p99);
+        maxes.push(max);
+        const failed = results.length - results.filter((r) => r.status === 201).length;
+        say(
+          `  ${engine} (b) run ${rep}: ${latencies.length} events; p50 ${fmt(p50)} ms, p95 ${fmt(p95)} ms,` +
+            ` p99 ${fmt(p99)} ms, max ${fmt(max)} ms (non-201: ${failed}; sends >5 ms late: ${lateStarts})`,
+        );
+      }
+      for (const [name, values, target] of [
+        ['p50', p50s, undefined],
+        ['p95', p95s, undefined],
+        ['p99', p99s, { op: '<' as const, value: 100 }],
+        ['max', maxes, undefined],
+      ] as const) {
+        ctx.record({
+          section: 'e2e',
+          engine,
+          metric: `latency ${name} @${RATE_PER_SEC}/s`,
+          unit: 'ms',
+          values: [...values],
+          ...(target === undefined ? {} : { target }),
+          setup: { seconds, ratePerSec: RATE_PER_SEC },
+        });
+      }
+      say(
+        `  ${engine} (b): p50 ${spread(p50s)} ms; p95 ${spread(p95s)} ms; p99 ${spread(p99s)} ms; max ${spread(maxes)} ms`,
+      );
+    } finally {
+      await system.close();
+    }
+  }
+}
+
+async function startSystem(ctx: BenchContext, engine: Engine): Promise<System> {
+  const inventoryTopic = uniqueName('bench-e2e-inventory-events');
+  const salesTopic = uniqueName('bench-e2e-sales-events');
+  await createNamedTopic(ctx, inventoryTopic, 3);
+  await createNamedTopic(ctx, `${inventoryTopic}.dlq`, 1);
+  await createNamedTopic(ctx, salesTopic, 3);
+  const config = benchConfig({
+    bootstrapServers: ctx.conn.bootstrapServers,
+    inventoryTopic,
+    salesTopic,
+    consumerGroup: uniqueName('bench-e2e-group'),
+  });
+  const inventoryDb = await openBenchDatabase<InventoryDB>(engine, 'inventory', ctx.postgresUrl);
+  const salesDb = await openBenchDatabase<SalesDB>(engine, 'sales', ctx.postgresUrl);
+  const producer = createProducer({
+    clientId: 'bench-inventory',
+    bootstrapServers: ctx.conn.bootstrapServers,
+  });
+  const inventory = buildInventoryApp({
+    config,
+    database: inventoryDb.database,
+    producer,
+    logger: ctx.logger,
+    metrics: createMetricsRegistry('inventory-service', false),
+  });
+  const sales = buildBenchSales(config, salesDb.database, ctx.logger);
+  await Promise.all([inventory.start(), sales.app.start()]);
+  const address = await inventory.http.listen({ host: '127.0.0.1', port: 0 });
+  await sales.app.http.listen({ host: '127.0.0.1', port: 0 });
+  say(`  ${engine}: Inventory on ${inventoryDb.where}, Sales on ${salesDb.where}`);
+  return {
+    inventory,
+    sales,
+    inventoryDb,
+    salesDb,
+    inventoryUrl: address,
+    productsCreated: 0,
+    async close() {
+      await inventory.stop().catch(() => {});
+      await sales.close();
+      await inventory.http.close().catch(() => {});
+      await producer.close().catch(() => {});
+      await inventoryDb.close();
+      await salesDb.close();
+    },
+  };
+}
+
+async function createProducts(system: System, count: number): Promise<Product[]> {
+  const products: Product[] = [];
+  const batch = 16;
+  for (let i = 0; i < count; i += batch) {
+    const created = await Promise.all(
+      Array.from({ length: Math.min(batch, count - i) }, async (_, j) => {
+        const tenantId = tenantOf(i + j);
+        const res = await fetch(`${system.inventoryUrl}/api/v1/products`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-tenant-id': tenantId },
+          body: JSON.stringify({
+            sku: `E2E-${randomUUID().slice(0, 13)}`,
+            name: `Bench product ${i + j}`,
+            category: 'electronics',
+            unit_price: 199.99,
+            quantity_on_hand: 1_000_000,
+            reorder_level: 1_000_000_000,
+            reorder_quantity: 500,
+            location: 'Warehouse A',
+          }),
+        });
+        const body = (await res.json()) as { id?: string };
+        if (res.status !== 201 || body.id === undefined) {
+          throw new Error(`create product: HTTP ${res.status} ${JSON.stringify(body)}`);
+        }
+        return { id: body.id, tenantId };
+      }),
+    );
+    products.push(...created);
+  }
+  return products;
+}
+
+/** Waits until Sales applied every product_created posted so far (so runs start level). */
+async function caughtUp(system: System, eventType: string): Promise<void> {
+  system.productsCreated += PRODUCTS_PER_RUN;
+  const expected = system.productsCreated;
+  await waitFor(
+    `Sales applied ${expected} ${eventType}`,
+    async () => (await processedCount(system.sales.metrics, eventType)) >= expected,
+    CATCH_UP_TIMEOUT_MS,
+  );
+}
+
+async function adjust(system: System, product: Product): Promise<Adjustment> {
+  const started = performance.now();
+  const res = await fetch(
+    `${system.inventoryUrl}/api/v1/products/${product.id}/stock-adjustments`,
+    {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-tenant-id': product.tenantId },
+      body: JSON.stringify({ quantity_change: -1, reason: 'sale' }),
+    },
+  );
+  const body = (await res.json()) as { events?: { event_id: string; event_type: string }[] };
+  const ms = performance.now() - started;
+  const lowStockId = body.events?.find((e) => e.event_type === 'inventory.low_stock')?.event_id;
+  return lowStockId === undefined
+    ? { status: res.status, ms }
+    : { status: res.status, ms, lowStockId };
+}
+
+async function closedLoop(
+  system: System,
+  products: Product[],
+  concurrency: number,
+  seconds: number,
+): Promise<{ results: Adjustment[]; elapsed: number }> {
+  const results: Adjustment[] = [];
+  const started = performance.now();
+  const deadline = started + seconds * 1000;
+  const worker = async (): Promise<void> => {
+    while (performance.now() < deadline) {
+      const product = products[Math.floor(Math.random() * products.length)]!;
+      try {
+        results.push(await adjust(system, product));
+      } catch {
+        results.push({ status: 0, ms: 0 });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  // Requests in flight at the deadline finish and count; the elapsed time includes them.
+  return { results, elapsed: (performance.now() - started) / 1000 };
+}
+
+async function openLoop(
+  system: System,
+  products: Product[],
+  ratePerSec: number,
+  seconds: number,
+): Promise<{ results: Adjustment[]; lateStarts: number }> {
+  const total = ratePerSec * seconds;
+  const intervalMs = 1000 / ratePerSec;
+  const pending: Promise<Adjustment>[] = [];
+  const started = performance.now();
+  let lateStarts = 0;
+  for (let i = 0; i < total; i++) {
+    const due = started + i * intervalMs;
+    const wait = due - performance.now();
+    if (wait > 1) await sleep(wait);
+    else if (wait < -5) lateStarts++;
+    const product = products[i % products.length]!;
+    pending.push(adjust(system, product).catch(() => ({ status: 0, ms: 0 })));
+  }
+  return { results: await Promise.all(pending), lateStarts };
+}
+
+/** Milliseconds from Inventory's events.occurred_at to Sales' alert_history.at, per event id. */
+async function eventLatencies(system: System, ids: string[]): Promise<number[]> {
+  const occurred = await sql<{ event_id: string; at: Date }>`
+    SELECT event_id, occurred_at AS at FROM events WHERE event_id = ANY(${ids}::text[])`.execute(
+    system.inventoryDb.database.db,
+  );
+  const alerted = await sql<{ event_id: string; at: Date }>`
+    SELECT event_id, at FROM alert_history WHERE event_id = ANY(${ids}::text[])`.execute(
+    system.salesDb.database.db,
+  );
+  const start = new Map(occurred.rows.map((r) => [r.event_id, new Date(r.at).getTime()]));
+  const latencies: number[] = [];
+  for (const row of alerted.rows) {
+    const t0 = start.get(row.event_id);
+    if (t0 !== undefined) latencies.push(new Date(row.at).getTime() - t0);
+  }
+  return latencies;
+}
+
+function countBy(values: number[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const v of values) counts[v] = (counts[v] ?? 0) + 1;
+  return counts;
+}
