@@ -50,9 +50,12 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stopAll(0));
 
   for (const service of services) {
+    // Own process group: Ctrl-C reaches only this script, which then stops each service once
+    // with SIGTERM (a service takes a second signal as "exit now").
     const child = spawn(process.execPath, [service.entry], {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     });
     service.child = child;
     prefix(child, service.name);
