@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../src/platform/config.ts';
@@ -37,6 +38,9 @@ async function main(): Promise<void> {
     { name: 'sales', entry: 'src/sales/main.ts', port: config.sales.port },
   ];
 
+  // A service answering on our port would pass our readiness check for us: refuse up front.
+  for (const s of services) await assertPortFree(config.host, s.port, s.name);
+
   let stopping = false;
   const stopAll = async (exitCode: number) => {
     if (stopping) return;
@@ -46,6 +50,12 @@ async function main(): Promise<void> {
     if (startedKafka) await stopKafka();
     process.exit(exitCode);
   };
+  // Whatever ends this script (an uncaught error, a closed terminal), the services go with it.
+  process.on('exit', () => {
+    for (const s of services) if (s.child?.exitCode === null) s.child.kill('SIGTERM');
+  });
+  // A closed pipe on our output (`npm start | head`) must not stop us from stopping the services.
+  process.stdout.on('error', () => {});
   process.on('SIGINT', () => void stopAll(0));
   process.on('SIGTERM', () => void stopAll(0));
 
@@ -75,6 +85,23 @@ async function main(): Promise<void> {
   for (const s of services) say(`  ${s.name.padEnd(9)} http://${config.host}:${s.port}`);
   say(`  kafka     ${env['KAFKA_BOOTSTRAP_SERVERS']}`);
   say('press Ctrl-C to stop');
+}
+
+async function assertPortFree(host: string, port: number, name: string): Promise<void> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new AppError(
+              'ERP_START_PORT_IN_USE',
+              `port ${port} for ${name} is in use (another npm start?); stop it or set ${name.toUpperCase()}_PORT`,
+            )
+          : err,
+      ),
+    );
+    server.listen(port, host, () => server.close(() => resolve()));
+  });
 }
 
 function prefix(child: ChildProcess, name: string): void {

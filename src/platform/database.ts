@@ -196,12 +196,12 @@ async function openPglite<DB>(dataDir: string | undefined): Promise<Database<DB>
         if (!pglite.closed) await stop();
       };
     },
-    async tryLock(key) {
+    tryLock(key) {
       // PGlite's one connection would make a session lock re-entrant for every caller.
-      if (locks.has(key)) return null;
+      if (locks.has(key)) return Promise.resolve(null);
       locks.add(key);
       let held = true;
-      return {
+      return Promise.resolve({
         get held() {
           return held;
         },
@@ -210,7 +210,7 @@ async function openPglite<DB>(dataDir: string | undefined): Promise<Database<DB>
           held = false;
           return Promise.resolve();
         },
-      };
+      });
     },
     async close() {
       await db.destroy();

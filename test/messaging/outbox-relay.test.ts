@@ -24,6 +24,23 @@ import { openDatabase, type Database } from '../../src/platform/database.ts';
 import { databaseUrl, testDatabase } from '../support/database.ts';
 import { pushInto, testBootstrap, uniqueName, waitUntil } from '../support/kafka.ts';
 
+/** The columns of the Sales `outbox` table these tests read. */
+interface OutboxDB {
+  outbox: {
+    position: number;
+    transaction_id: string;
+    tenant_id: string;
+    event_id: string;
+    event_type: string;
+    topic: string;
+    message_key: string;
+    envelope: Envelope;
+    headers: Record<string, string>;
+    occurred_at: Date;
+    published_at: Date | null;
+  };
+}
+
 let conn: KafkaConnectionOptions;
 
 before(async () => {
@@ -63,13 +80,15 @@ function outboxRow(topic: string, key: string, seq: number): OutboxRow {
   };
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-async function append(database: Database<any>, channel: string, rows: OutboxRow[]): Promise<void> {
+async function append(
+  database: Database<OutboxDB>,
+  channel: string,
+  rows: OutboxRow[],
+): Promise<void> {
   await database.db.transaction().execute((trx) => appendToOutbox(trx, 'outbox', channel, rows));
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-async function unpublished(database: Database<any>): Promise<number> {
+async function unpublished(database: Database<OutboxDB>): Promise<number> {
   const result = await database.db
     .selectFrom('outbox')
     .select((eb) => eb.fn.countAll().as('n'))
@@ -145,7 +164,7 @@ function relayFor(
 }
 
 test('committed rows are published with key, value and headers intact and marked; rolled-back rows never', async (t) => {
-  const database = await testDatabase<any>(t, 'sales');
+  const database = await testDatabase<OutboxDB>(t, 'sales');
   const topic = await newTopic();
   const channel = uniqueName('relay').replaceAll('-', '_');
   const relay = relayFor(t, { database, channel });
@@ -178,7 +197,7 @@ test('committed rows are published with key, value and headers intact and marked
 });
 
 test('per key, the published order is the position order (300 rows, 5 keys, small batches)', async (t) => {
-  const database = await testDatabase<any>(t, 'sales');
+  const database = await testDatabase<OutboxDB>(t, 'sales');
   const topic = await newTopic(3);
   const channel = uniqueName('relay').replaceAll('-', '_');
   const rows = Array.from({ length: 300 }, (_, i) => outboxRow(topic, `key-${i % 5}`, i));
@@ -203,12 +222,15 @@ test('per key, the published order is the position order (300 rows, 5 keys, smal
       .map((r) => r.headers.event_id)
       .filter((id, i, all) => all.indexOf(id) === i);
     assert.deepEqual(actual, expected, `order of ${key}`);
-    assert.equal(new Set(records.filter((r) => r.key?.toString() === key).map((r) => r.partition)).size, 1);
+    assert.equal(
+      new Set(records.filter((r) => r.key?.toString() === key).map((r) => r.partition)).size,
+      1,
+    );
   }
 });
 
 test('while Kafka is unreachable rows stay unpublished, failures are logged once and the backlog reported; a healthy relay then publishes them all', async (t) => {
-  const database = await testDatabase<any>(t, 'sales');
+  const database = await testDatabase<OutboxDB>(t, 'sales');
   const topic = await newTopic();
   const channel = uniqueName('relay').replaceAll('-', '_');
   const rows = Array.from({ length: 40 }, (_, i) => outboxRow(topic, `k${i % 4}`, i));
@@ -267,7 +289,7 @@ test('while Kafka is unreachable rows stay unpublished, failures are logged once
 });
 
 test('a send that hangs (idempotent producer retrying forever) is reported after sendTimeoutMs and not repeated', async (t) => {
-  const database = await testDatabase<any>(t, 'sales');
+  const database = await testDatabase<OutboxDB>(t, 'sales');
   const topic = await newTopic();
   const channel = uniqueName('relay').replaceAll('-', '_');
   await append(database, channel, [outboxRow(topic, 'k', 0)]);
@@ -304,7 +326,7 @@ test('a send that hangs (idempotent producer retrying forever) is reported after
 });
 
 test('stop() publishes everything committed before it was called', async (t) => {
-  const database = await testDatabase<any>(t, 'sales');
+  const database = await testDatabase<OutboxDB>(t, 'sales');
   const topic = await newTopic();
   const channel = uniqueName('relay').replaceAll('-', '_');
   // A long poll interval and no notification: only stop()'s drain can publish the last rows.
@@ -320,10 +342,10 @@ test('stop() publishes everything committed before it was called', async (t) => 
 });
 
 test('two relays on one table: one leads and publishes, the other stands by and takes over after stop()', async (t) => {
-  const database = await testDatabase<any>(t, 'sales');
+  const database = await testDatabase<OutboxDB>(t, 'sales');
   // Under PostgreSQL a second pool on the same schema stands for a second process; PGlite is one
   // process, so both relays share its database object and the in-process lock.
-  const other: Database<any> =
+  const other: Database<OutboxDB> =
     databaseUrl === undefined
       ? database
       : await openDatabase({ url: databaseUrl, schema: (database as { schema?: string }).schema! });
@@ -355,11 +377,12 @@ test('two relays on one table: one leads and publishes, the other stands by and 
 });
 
 test('throughput: a backlog of 20,000 rows is published in batches of 1000', async (t) => {
-  const database = await testDatabase<any>(t, 'sales');
+  const database = await testDatabase<OutboxDB>(t, 'sales');
   const topic = await newTopic(6);
   const channel = uniqueName('relay').replaceAll('-', '_');
   const rows = Array.from({ length: 20_000 }, (_, i) => outboxRow(topic, `k${i % 100}`, i));
-  for (let i = 0; i < rows.length; i += 2000) await append(database, channel, rows.slice(i, i + 2000));
+  for (let i = 0; i < rows.length; i += 2000)
+    await append(database, channel, rows.slice(i, i + 2000));
   const { metrics, seen } = recordingMetrics();
   const relay = relayFor(t, { database, channel, metrics, batchSize: 1000 });
   const started = performance.now();
@@ -367,7 +390,9 @@ test('throughput: a backlog of 20,000 rows is published in batches of 1000', asy
   await waitUntil('all published', () => seen.published >= rows.length, 120_000);
   const seconds = (performance.now() - started) / 1000;
   const rate = Math.round(rows.length / seconds);
-  t.diagnostic(`${rows.length} events in ${seconds.toFixed(2)} s: ${rate} events/s (${database.kind})`);
+  t.diagnostic(
+    `${rows.length} events in ${seconds.toFixed(2)} s: ${rate} events/s (${database.kind})`,
+  );
   assert.equal(seen.published, rows.length);
   assert.equal(await unpublished(database), 0);
 });

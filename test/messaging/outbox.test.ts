@@ -7,6 +7,23 @@ import { appendToOutbox, notifyOutbox, type OutboxRow } from '../../src/messagin
 import { testDatabase } from '../support/database.ts';
 import { uniqueName, waitUntil } from '../support/kafka.ts';
 
+/** The columns of the Sales `outbox` table these tests read. */
+interface OutboxDB {
+  outbox: {
+    position: number;
+    transaction_id: string;
+    tenant_id: string;
+    event_id: string;
+    event_type: string;
+    topic: string;
+    message_key: string;
+    envelope: Envelope;
+    headers: Record<string, string>;
+    occurred_at: Date;
+    published_at: Date | null;
+  };
+}
+
 function row(key: string, seq: number): OutboxRow {
   const eventId = randomUUID();
   const envelope: Envelope = {
@@ -34,22 +51,10 @@ function row(key: string, seq: number): OutboxRow {
   };
 }
 
-interface StoredRow {
-  position: number;
-  transaction_id: string;
-  tenant_id: string;
-  event_id: string;
-  event_type: string;
-  topic: string;
-  message_key: string;
-  envelope: Envelope;
-  headers: Record<string, string>;
-  occurred_at: Date;
-  published_at: Date | null;
-}
+type StoredRow = OutboxDB['outbox'];
 
 test('appendToOutbox stores every column in the given order; the NOTIFY arrives only on commit', async (t) => {
-  const database = await testDatabase<any>(t, 'sales');
+  const database = await testDatabase<OutboxDB>(t, 'sales');
   const channel = uniqueName('outbox_test').replaceAll('-', '_');
   const notified: string[] = [];
   const unlisten = await database.listen(channel, (payload) => notified.push(payload));
@@ -97,7 +102,7 @@ test('appendToOutbox stores every column in the given order; the NOTIFY arrives 
 });
 
 test('appendToOutbox splits large appends into several statements and keeps the order', async (t) => {
-  const database = await testDatabase<any>(t, 'sales');
+  const database = await testDatabase<OutboxDB>(t, 'sales');
   const rows = Array.from({ length: 2500 }, (_, i) => row(`k${i % 7}`, i));
   await database.db
     .transaction()
@@ -114,7 +119,7 @@ test('appendToOutbox splits large appends into several statements and keeps the 
 });
 
 test('appendToOutbox with no rows writes and notifies nothing', async (t) => {
-  const database = await testDatabase<any>(t, 'sales');
+  const database = await testDatabase<OutboxDB>(t, 'sales');
   const channel = 'outbox_empty';
   const notified: string[] = [];
   t.after(await database.listen(channel, (p) => notified.push(p)));
@@ -125,7 +130,7 @@ test('appendToOutbox with no rows writes and notifies nothing', async (t) => {
 });
 
 test('notifyOutbox delivers at commit', async (t) => {
-  const database = await testDatabase<any>(t, 'sales');
+  const database = await testDatabase<OutboxDB>(t, 'sales');
   const channel = 'outbox_notify_only';
   const notified: string[] = [];
   t.after(await database.listen(channel, (p) => notified.push(p)));
