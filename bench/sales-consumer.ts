@@ -28,7 +28,7 @@ export async function runSalesConsumer(ctx: BenchContext): Promise<void> {
   const n = ctx.quick ? 4_000 : 20_000;
   // Each run stops when the inbox holds N rows or at this cap, whichever comes first, so that a
   // slow consumer cannot blow the time budget; the rate is what committed within the window.
-  const capSeconds = ctx.quick ? 8 : 20;
+  const capSeconds = ctx.quick ? 6 : 12;
   const products = benchProducts(1_000);
   const events = lowStockEvents(products, n);
   const records = (topic: string): OutgoingRecord[] =>

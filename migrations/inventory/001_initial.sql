@@ -12,7 +12,7 @@ CREATE TABLE events (
   event_type      text NOT NULL,
   topic           text NOT NULL,
   message_key     text NOT NULL,
-  envelope        jsonb NOT NULL,
+  envelope        json NOT NULL,  -- json, not jsonb: keeps the text (and key order) as written
   headers         jsonb NOT NULL,
   occurred_at     timestamptz NOT NULL,
   published_at    timestamptz,

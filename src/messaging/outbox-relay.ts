@@ -70,7 +70,8 @@ interface PendingRow {
   position: number;
   topic: string;
   message_key: string;
-  envelope: unknown;
+  /** The envelope's JSON text as written (the column is `json`, which keeps text and key order). */
+  envelope: string;
   headers: Record<string, string> | null;
 }
 
@@ -156,7 +157,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   /** The oldest unpublished rows, except those `inFlight` (sent or being sent, not yet marked). */
   const fetchBatch = async (inFlight: number[]): Promise<PendingRow[]> => {
     const result = await sql<PendingRow>`
-      SELECT position, topic, message_key, envelope, headers
+      SELECT position, topic, message_key, envelope::text AS envelope, headers
       FROM ${tableRef}
       WHERE published_at IS NULL AND position <> ALL(${inFlight}::bigint[])
       ORDER BY position
@@ -375,7 +376,7 @@ function toRecord(row: PendingRow): OutgoingRecord {
   const record: OutgoingRecord = {
     topic: row.topic,
     key: row.message_key,
-    value: Buffer.from(JSON.stringify(row.envelope), 'utf8'),
+    value: Buffer.from(row.envelope, 'utf8'),
   };
   if (row.headers !== null) record.headers = row.headers;
   return record;

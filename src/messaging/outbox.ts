@@ -38,7 +38,7 @@ export async function appendToOutbox(
       .slice(start, start + ROWS_PER_INSERT)
       .map(
         (row) =>
-          sql`(${row.tenantId}, ${row.eventId}, ${row.eventType}, ${row.topic}, ${row.key}, ${JSON.stringify(row.envelope)}::jsonb, ${JSON.stringify(row.headers)}::jsonb, ${row.occurredAt})`,
+          sql`(${row.tenantId}, ${row.eventId}, ${row.eventType}, ${row.topic}, ${row.key}, ${JSON.stringify(row.envelope)}::json, ${JSON.stringify(row.headers)}::jsonb, ${row.occurredAt})`,
       );
     await sql`
       INSERT INTO ${sql.table(table)}

@@ -125,6 +125,8 @@ test('adjusting stock from 100 to 8 with reorder level 10 opens one alert in Sal
   assert.equal(low.payload.current_stock, 8);
   assert.equal(low.payload.reorder_level, 10);
   const lowRecord = records[2]!;
+  // The bytes keep the document's field order: metadata first, event_id first within it.
+  assert.match(lowRecord.value!.toString(), /^\{"metadata":\{"event_id":/);
   assert.equal(lowRecord.headers['event_type'], 'inventory.low_stock');
   assert.equal(lowRecord.headers['event_version'], '1.0');
   assert.equal(lowRecord.headers['tenant_id'], tenant);
