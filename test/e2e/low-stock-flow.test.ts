@@ -12,6 +12,11 @@ import { startSystem } from '../support/system.ts';
 import type { TestSystem } from '../support/system.ts';
 import { uniqueName, waitUntil } from '../support/kafka.ts';
 
+interface EventJson {
+  metadata: Record<string, string>;
+  payload: Record<string, unknown>;
+}
+
 let system: TestSystem;
 const cleanups: Array<() => unknown> = [];
 before(async () => {
@@ -81,19 +86,20 @@ test('adjusting stock from 100 to 8 with reorder level 10 opens one alert in Sal
     autoOffsetReset: 'earliest',
     maxWaitMs: 100,
   });
-  const running = reader.run(async (batch) => {
+  const running = reader.run((batch) => {
     records.push(...batch.records.filter((r) => r.key?.toString() === productId));
+    return Promise.resolve();
   });
   t.after(() => reader.close());
   await waitUntil('three records of the product', () => records.length >= 3, 15_000);
   await reader.close();
   await running.catch(() => {});
-  const values = records.map((r) => JSON.parse(r.value!.toString()));
+  const values = records.map((r) => JSON.parse(r.value!.toString()) as EventJson);
   assert.deepEqual(
     values.map((v) => v.metadata.event_type),
     ['inventory.product_created', 'inventory.stock_adjusted', 'inventory.low_stock'],
   );
-  const low = values[2];
+  const low = values[2]!;
   assert.deepEqual(Object.keys(low).sort(), ['metadata', 'payload']);
   assert.deepEqual(Object.keys(low.metadata).sort(), [
     'correlation_id',
@@ -121,7 +127,7 @@ test('adjusting stock from 100 to 8 with reorder level 10 opens one alert in Sal
   assert.equal(low.metadata.source_service, 'inventory-service');
   assert.equal(low.metadata.tenant_id, tenant);
   assert.equal(low.metadata.priority, 'high');
-  assert.match(low.metadata.timestamp, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/);
+  assert.match(low.metadata.timestamp ?? '', /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/);
   assert.equal(low.payload.current_stock, 8);
   assert.equal(low.payload.reorder_level, 10);
   const lowRecord = records[2]!;
