@@ -1,29 +1,21 @@
 /**
  * Command handlers: load the product (the read-model row is the snapshot at its stream
- * version), decide, append the events with the expected version, update the read model and
- * the stock movements, all in one transaction, and wake the relay. A version conflict
+ * version) with its recent outflow, decide, then append the events with the expected version,
+ * update the read model and the stock movements and wake the relay, all in one transaction
+ * (unit-of-work.ts: two statements). A version conflict
  * (another writer committed first) re-runs the command on fresh state.
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createEvent } from '../contract/index.ts';
 import type { AnyEvent } from '../contract/index.ts';
-import { notifyOutbox } from '../messaging/outbox.ts';
 import type { Database } from '../platform/database.ts';
 import { isAppError } from '../platform/errors.ts';
 import { CONSUMPTION_WINDOW_DAYS, daysOfStockRemaining, windowDays } from './consumption.ts';
 import type { InventoryDB } from './db.ts';
-import { duplicateSku, versionConflict } from './errors.ts';
-import { appendToStream, isUniqueViolation } from './event-store.ts';
 import { decide, evolve } from './product.ts';
 import type { ProductCommand, ProductState } from './product.ts';
-import {
-  findProduct,
-  insertProduct,
-  outflowSince,
-  recordMovement,
-  updateProduct,
-} from './products-repository.ts';
+import { commitDecision, loadForDecision } from './unit-of-work.ts';
 
 export interface CommandOptions {
   database: Database<InventoryDB>;
@@ -56,23 +48,16 @@ export function createCommandHandler(options: CommandOptions) {
   async function runOnce(command: ProductCommand, meta: CommandMeta): Promise<CommandResult> {
     return options.database.db.transaction().execute(async (trx) => {
       const at = now();
-      const state = await findProduct(trx, meta.tenantId, command.productId, { forUpdate: true });
-      const window =
-        command.kind === 'adjust' && state !== null
-          ? await outflowSince(
-              trx,
-              meta.tenantId,
-              command.productId,
-              new Date(at.getTime() - CONSUMPTION_WINDOW_DAYS * DAY_MS),
-            )
-          : { outflow: 0, firstAt: undefined };
+      const since = new Date(at.getTime() - CONSUMPTION_WINDOW_DAYS * DAY_MS);
+      const loaded = await loadForDecision(trx, meta.tenantId, command.productId, since);
+      const state = loaded.state;
       const outflowNow =
         command.kind === 'adjust' && command.quantityChange < 0 ? -command.quantityChange : 0;
       const decided = decide(state, command, {
         daysOfStockRemaining: (after) =>
           daysOfStockRemaining(after, {
-            outflow: window.outflow + outflowNow,
-            days: windowDays(window.firstAt ?? at, at),
+            outflow: loaded.outflow + outflowNow,
+            days: windowDays(loaded.firstMovementAt ?? at, at),
           }),
       });
       const correlationId = meta.correlationId ?? randomUUID();
@@ -86,33 +71,22 @@ export function createCommandHandler(options: CommandOptions) {
             timestamp: at.toISOString(),
           }) as AnyEvent,
       );
-      const expectedVersion = state?.version ?? 0;
-      await appendToStream(trx, {
-        tenantId: meta.tenantId,
-        streamId: command.productId,
-        expectedVersion,
-        events,
-        topic: options.topic,
-      });
       const next = events.reduce(evolve, state);
       if (next === null) throw new Error('unreachable: a decided stream has state');
-      if (state === null) {
-        await insertProductOrThrow(trx, next, at);
-      } else if (!(await updateProduct(trx, next, expectedVersion, at))) {
-        throw versionConflict(command.productId, expectedVersion);
-      }
-      const change = command.kind === 'create' ? command.quantityOnHand : command.quantityChange;
-      if (change !== 0) {
-        await recordMovement(trx, {
-          tenantId: meta.tenantId,
-          productId: command.productId,
-          quantityChange: change,
-          quantityAfter: next.quantityOnHand,
-          reason: command.kind === 'create' ? 'initial' : command.reason,
-          at,
-        });
-      }
-      await notifyOutbox(trx, options.channel);
+      await commitDecision(trx, {
+        tenantId: meta.tenantId,
+        productId: command.productId,
+        topic: options.topic,
+        channel: options.channel,
+        events,
+        before: state,
+        after: next,
+        movement:
+          command.kind === 'create'
+            ? { quantityChange: command.quantityOnHand, reason: 'initial' }
+            : { quantityChange: command.quantityChange, reason: command.reason },
+        at,
+      });
       return { product: next, events };
     });
   }
@@ -157,16 +131,3 @@ export function createCommandHandler(options: CommandOptions) {
 }
 
 export type CommandHandler = ReturnType<typeof createCommandHandler>;
-
-async function insertProductOrThrow(
-  trx: Parameters<typeof insertProduct>[0],
-  state: ProductState,
-  at: Date,
-) {
-  try {
-    await insertProduct(trx, state, at);
-  } catch (err) {
-    if (isUniqueViolation(err, 'products_tenant_id_sku_key')) throw duplicateSku(state.sku);
-    throw err;
-  }
-}

@@ -1,0 +1,122 @@
+/**
+ * The two statements of a command besides BEGIN/COMMIT: one read that locks the product and
+ * brings its recent outflow, one write that appends the events, updates the read model,
+ * records the stock movement and wakes the relay. Each is a single round trip: on this
+ * project's 2-core machines a round trip costs ~0.4 ms, and the eight of the naive version
+ * capped a transaction at about 3 ms.
+ */
+import { sql } from 'kysely';
+import type { Kysely } from 'kysely';
+import { kafkaHeadersFor, messageKeyOf } from '../contract/index.ts';
+import type { AnyEvent } from '../contract/index.ts';
+import type { InventoryDB } from './db.ts';
+import { duplicateSku, versionConflict } from './errors.ts';
+import { isUniqueViolation } from './event-store.ts';
+import type { ProductState } from './product.ts';
+import { toProductState } from './products-repository.ts';
+
+export interface LoadedProduct {
+  state: ProductState | null;
+  /** Units that left stock since `since`. */
+  outflow: number;
+  /** The first stock movement since `since`, if any. */
+  firstMovementAt: Date | undefined;
+}
+
+/** Locks the product row (writers of one product queue here) and reads its recent outflow. */
+export async function loadForDecision(
+  trx: Kysely<InventoryDB>,
+  tenantId: string,
+  productId: string,
+  since: Date,
+): Promise<LoadedProduct> {
+  const result = await sql<Record<string, unknown>>`
+    SELECT p.*,
+      (SELECT coalesce(sum(-m.quantity_change) FILTER (WHERE m.quantity_change < 0), 0)::int
+         FROM stock_movements m
+        WHERE m.tenant_id = p.tenant_id AND m.product_id = p.id AND m.occurred_at >= ${since}) AS outflow,
+      (SELECT min(m.occurred_at)
+         FROM stock_movements m
+        WHERE m.tenant_id = p.tenant_id AND m.product_id = p.id AND m.occurred_at >= ${since}) AS first_movement_at
+    FROM products p
+    WHERE p.tenant_id = ${tenantId} AND p.id = ${productId}
+    FOR UPDATE OF p
+  `.execute(trx);
+  const row = result.rows[0];
+  if (row === undefined) return { state: null, outflow: 0, firstMovementAt: undefined };
+  const first = row['first_movement_at'] as Date | string | null;
+  return {
+    state: toProductState(row as never),
+    outflow: Number(row['outflow']),
+    firstMovementAt: first === null ? undefined : new Date(first),
+  };
+}
+
+export interface Decision {
+  tenantId: string;
+  productId: string;
+  topic: string;
+  channel: string;
+  events: readonly AnyEvent[];
+  /** The state before (null for a new product) and after the events. */
+  before: ProductState | null;
+  after: ProductState;
+  movement: { quantityChange: number; reason: string } | null;
+  at: Date;
+}
+
+/**
+ * Appends the events with the expected stream version, writes the read model (insert for a
+ * new product, update guarded by the version otherwise), records the movement and NOTIFYs
+ * the relay, in one statement. A concurrent writer surfaces as ERP_INV_VERSION_CONFLICT.
+ */
+export async function commitDecision(trx: Kysely<InventoryDB>, d: Decision): Promise<void> {
+  const expectedVersion = d.before?.version ?? 0;
+  const eventRows = d.events.map(
+    (event, i) =>
+      sql`(${d.tenantId}, ${d.productId}, ${expectedVersion + i + 1}, ${event.metadata.event_id},
+           ${event.metadata.event_type}, ${d.topic}, ${messageKeyOf(event)},
+           ${JSON.stringify(event)}::json, ${JSON.stringify(kafkaHeadersFor(event))}::jsonb,
+           ${event.metadata.timestamp})`,
+  );
+  const p = d.after;
+  const product =
+    d.before === null
+      ? sql`INSERT INTO products (id, tenant_id, sku, name, category, unit_price, quantity_on_hand,
+              reorder_level, reorder_quantity, location, version, created_at, updated_at)
+            VALUES (${p.id}, ${d.tenantId}, ${p.sku}, ${p.name}, ${p.category}, ${p.unitPrice},
+              ${p.quantityOnHand}, ${p.reorderLevel}, ${p.reorderQuantity}, ${p.location},
+              ${p.version}, ${d.at}, ${d.at})
+            RETURNING 1`
+      : sql`UPDATE products SET quantity_on_hand = ${p.quantityOnHand}, version = ${p.version},
+              updated_at = ${d.at}
+            WHERE tenant_id = ${d.tenantId} AND id = ${p.id} AND version = ${expectedVersion}
+            RETURNING 1`;
+  const movement =
+    d.movement === null || d.movement.quantityChange === 0
+      ? sql`SELECT 1 WHERE false`
+      : sql`INSERT INTO stock_movements (tenant_id, product_id, quantity_change, quantity_after, reason, occurred_at)
+            VALUES (${d.tenantId}, ${d.productId}, ${d.movement.quantityChange}, ${p.quantityOnHand},
+              ${d.movement.reason}, ${d.at})
+            RETURNING 1`;
+  let written: number;
+  try {
+    const result = await sql<{ written: number }>`
+      WITH appended AS (
+        INSERT INTO events (tenant_id, stream_id, stream_version, event_id, event_type, topic,
+          message_key, envelope, headers, occurred_at)
+        VALUES ${sql.join(eventRows)}
+        RETURNING 1
+      ), product AS (${product}), movement AS (${movement})
+      SELECT (SELECT count(*) FROM product)::int AS written, pg_notify(${d.channel}, '')
+    `.execute(trx);
+    written = result.rows[0]?.written ?? 0;
+  } catch (err) {
+    if (isUniqueViolation(err, 'events_stream_id_stream_version_key')) {
+      throw versionConflict(d.productId, expectedVersion);
+    }
+    if (isUniqueViolation(err, 'products_tenant_id_sku_key')) throw duplicateSku(p.sku);
+    throw err;
+  }
+  if (written !== 1) throw versionConflict(d.productId, expectedVersion);
+}
