@@ -18,8 +18,13 @@ export interface ConsumerMetrics {
   deadLettered(code: string, eventType?: string): void;
   /** A batch completed (records of every outcome), `seconds` from receipt to completion. */
   batch(size: number, seconds: number): void;
-  /** A transient failure (database, Kafka) made the consumer wait and try again. */
+  /** A record failed with a retryable error and is tried again (it counts against its attempts). */
   retry(code: string): void;
+  /**
+   * An infrastructure outage (database unreachable, connection lost, Kafka refusing dead letters)
+   * made the consumer wait and try again; no record's attempts are spent on it.
+   */
+  outage(code: string): void;
 }
 
 export const noopConsumerMetrics: ConsumerMetrics = {
@@ -29,13 +34,14 @@ export const noopConsumerMetrics: ConsumerMetrics = {
   deadLettered: () => {},
   batch: () => {},
   retry: () => {},
+  outage: () => {},
 };
 
 /**
  * prom-client metrics: `erp_consumer_events_total{event_type,outcome}` (outcome processed,
  * duplicate, skipped, dead_lettered), `erp_consumer_batch_seconds`, `erp_consumer_handler_seconds
  * {event_type}`, `erp_consumer_dead_letters_total{code}`, `erp_consumer_skipped_total{event_type,
- * reason}`, `erp_consumer_retries_total{code}`. Reuses metrics already in `registry`, so two
+ * reason}`, `erp_consumer_retries_total{code}`, `erp_consumer_outage_retries_total{code}`. Reuses metrics already in `registry`, so two
  * consumers of one service can share it.
  */
 export function createPrometheusConsumerMetrics(registry: Registry): ConsumerMetrics {
@@ -63,6 +69,11 @@ export function createPrometheusConsumerMetrics(registry: Registry): ConsumerMet
   const retries = counter('erp_consumer_retries_total', 'Retries after transient failures', [
     'code',
   ]);
+  const outages = counter(
+    'erp_consumer_outage_retries_total',
+    'Retries while the infrastructure (database, Kafka) was unavailable',
+    ['code'],
+  );
   const buckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
   const batchSeconds = histogram(
     'erp_consumer_batch_seconds',
@@ -98,6 +109,9 @@ export function createPrometheusConsumerMetrics(registry: Registry): ConsumerMet
     },
     retry(code) {
       retries.inc({ code });
+    },
+    outage(code) {
+      outages.inc({ code });
     },
   };
 }

@@ -20,6 +20,8 @@ export const MessagingErrorCodes = {
   STATE: 'ERP_MSG_STATE',
   /** A handler failed with something that carries no code of ours (a bug, a raw driver error). */
   UNEXPECTED: 'ERP_MSG_UNEXPECTED',
+  /** A retry policy field is out of range or unknown; the message names the field. */
+  INVALID_RETRY_POLICY: 'ERP_MSG_INVALID_RETRY_POLICY',
 } as const;
 
 export type MessagingErrorCode = (typeof MessagingErrorCodes)[keyof typeof MessagingErrorCodes];
@@ -45,5 +47,13 @@ export function stoppedError(): AppError {
     MessagingErrorCodes.STOPPED,
     'consumer stopped while a batch was waiting to retry; it will be redelivered',
     { retryable: true },
+  );
+}
+
+export function invalidRetryPolicyError(field: string, problem: string): AppError {
+  return new AppError(
+    MessagingErrorCodes.INVALID_RETRY_POLICY,
+    `invalid retry policy: ${field} ${problem}`,
+    { retryable: false, context: { field } },
   );
 }

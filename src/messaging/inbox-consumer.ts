@@ -3,6 +3,16 @@
  * event in the inbox and applies it -> dead letters -> offsets. Offsets are committed by the Kafka
  * wrapper only after the batch handler returns, so an event is never committed before its effects,
  * and the inbox makes a redelivered event a no-op: effects happen exactly once.
+ *
+ * Failures come in three kinds, told apart by `retryable` and `isOutageError`:
+ * - not retryable (a bad record, a handler refusing it): the record is dead-lettered at once;
+ * - retryable and the record's own (a deadlock, a serialization conflict, a handler's transient
+ *   error): the record, isolated from its batch, is retried per the retry policy, then
+ *   dead-lettered with the attempts made;
+ * - an outage (database unreachable, connection lost): not the record's fault, and every record
+ *   would fail the same way, so dead-lettering would empty the topic into the DLQ. The consumer
+ *   retries the same work with the policy's (capped) backoff for as long as it runs, counts it
+ *   (`outage`), and never dead-letters for it.
  */
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -15,7 +25,6 @@ import {
   messageKeyOf,
 } from '../contract/index.ts';
 import type { AnyEvent, Envelope, EventType } from '../contract/index.ts';
-import { isRetryableDatabaseError } from '../platform/database.ts';
 import type { Database } from '../platform/database.ts';
 import { AppError, isAppError } from '../platform/errors.ts';
 import type { Logger } from '../platform/logger.ts';
@@ -24,6 +33,9 @@ import type { ConsumerMetrics } from './consumer-metrics.ts';
 import { deadLetterRecord, summarizeError } from './dead-letter.ts';
 import { MessagingErrorCodes, stoppedError, tenantMismatchError, wrongKeyError } from './errors.ts';
 import type { EventConsumer, EventProducer, IncomingBatch, IncomingRecord } from './kafka/index.ts';
+import { createRetryPolicy, delayFor, shouldRetry } from './retry-policy.ts';
+import type { RetryPolicy } from './retry-policy.ts';
+import { isOutageError, isRetryableError } from './retryable.ts';
 import type { EventHandler, EventRouter, HandlerContext } from './router.ts';
 
 export interface InboxConsumerOptions<DB> {
@@ -44,8 +56,12 @@ export interface InboxConsumerOptions<DB> {
   logger: Logger;
   /** Default: no metrics. */
   metrics?: ConsumerMetrics;
-  /** Waits between attempts after a transient failure double from `initialMs` up to `maxMs`. Default: 100 and 10000. */
-  retry?: { initialMs?: number; maxMs?: number };
+  /**
+   * Attempts and backoff for a record failing with a retryable error; its delays also pace the
+   * endless retries during an outage. Validated here (ERP_MSG_INVALID_RETRY_POLICY). Default:
+   * DEFAULT_RETRY_POLICY (5 attempts, 100 ms doubling up to 10 s, ±20 % jitter).
+   */
+  retryPolicy?: Partial<RetryPolicy>;
   /**
    * Called once if consuming ends on its own (Kafka failure, a dead letter Kafka refuses for good):
    * the process should exit so its supervisor restarts it. Default: only a fatal log line.
@@ -66,7 +82,9 @@ interface Accepted<DB> {
   type: EventType;
   event: AnyEvent;
   handler: EventHandler<EventType, DB>;
+  /** Failures this record caused (outages excluded): the attempts spent. */
   failures: number;
+  lastError?: unknown;
   firstFailureAt?: Date;
   lastFailureAt?: Date;
 }
@@ -78,37 +96,6 @@ interface Rejected {
   attempts: number;
   firstFailureAt: Date;
   lastFailureAt: Date;
-}
-
-const CONNECTION_ERRNOS = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-]);
-// pg reports a lost or unobtainable connection with these messages and no code.
-const CONNECTION_MESSAGES =
-  /^Connection terminated|timeout exceeded when trying to connect|connection error and is not queryable/;
-
-function isConnectionError(err: unknown, depth = 0): boolean {
-  if (!(err instanceof Error) || depth > 4) return false;
-  const code = (err as { code?: unknown }).code;
-  if (typeof code === 'string' && CONNECTION_ERRNOS.has(code)) return true;
-  if (CONNECTION_MESSAGES.test(err.message)) return true;
-  if (err instanceof AggregateError && err.errors.some((e) => isConnectionError(e, depth + 1))) {
-    return true;
-  }
-  return isConnectionError(err.cause, depth + 1);
-}
-
-/** Whether the same batch may succeed later: our own verdict, a transient SQLSTATE, a lost connection. */
-export function isRetryableError(err: unknown): boolean {
-  if (isAppError(err) || isContractError(err)) return err.retryable;
-  return isRetryableDatabaseError(err) || isConnectionError(err);
 }
 
 /** A label for retry metrics and logs: our code, else the driver's (SQLSTATE, errno). */
@@ -123,22 +110,30 @@ export function createInboxConsumer<DB>(options: InboxConsumerOptions<DB>): Inbo
   const inboxTable = options.inboxTable ?? 'inbox';
   const { producer, topicSuffix = '.dlq' } = options.deadLetters;
   const metrics = options.metrics ?? noopConsumerMetrics;
-  const initialMs = options.retry?.initialMs ?? 100;
-  const maxMs = options.retry?.maxMs ?? 10_000;
+  const policy = createRetryPolicy(options.retryPolicy);
   const stopping = new AbortController();
   let state: 'idle' | 'running' | 'stopped' = 'idle';
   let running: Promise<void> | undefined;
   let stopped: Promise<void> | undefined;
 
-  /** Backoff before attempt `attempt + 1`; throws ERP_MSG_STOPPED once `stop()` was called. */
+  /** The policy's wait after failure number `attempt`; throws ERP_MSG_STOPPED once `stop()` was called. */
   const backoff = async (attempt: number): Promise<void> => {
     if (stopping.signal.aborted) throw stoppedError();
-    const delay = Math.min(maxMs, initialMs * 2 ** Math.min(attempt - 1, 30));
     try {
-      await sleep(delay, undefined, { signal: stopping.signal });
+      await sleep(delayFor(policy, attempt), undefined, { signal: stopping.signal });
     } catch {
       throw stoppedError();
     }
+  };
+
+  /** Waits out failure number `n` of an outage in a row; unbounded, only `stop()` ends it. */
+  const waitOutOutage = async (err: unknown, n: number, where: object): Promise<void> => {
+    metrics.outage(codeOf(err));
+    logger.warn(
+      { err, ...where, attempt: n },
+      'infrastructure unavailable; retrying the same work (not dead-lettered)',
+    );
+    await backoff(n);
   };
 
   const reject = (record: IncomingRecord, error: unknown, eventType?: string): Rejected => {
@@ -219,10 +214,12 @@ export function createInboxConsumer<DB>(options: InboxConsumerOptions<DB>): Inbo
       });
     } catch (err) {
       // A failed COMMIT has no handler to blame, except when the transaction held one event.
+      // An outage is nobody's: it spends no attempts.
       const culprit = current ?? (items.length === 1 ? items[0] : undefined);
-      if (culprit !== undefined) {
+      if (culprit !== undefined && !isOutageError(err)) {
         const now = new Date();
         culprit.failures++;
+        culprit.lastError = err;
         culprit.firstFailureAt ??= now;
         culprit.lastFailureAt = now;
       }
@@ -241,50 +238,67 @@ export function createInboxConsumer<DB>(options: InboxConsumerOptions<DB>): Inbo
   /** Applies `items` (one transaction, else one each); returns those to dead-letter. */
   const apply = async (items: Accepted<DB>[], batch: IncomingBatch): Promise<Rejected[]> => {
     const where = { topic: batch.topic, partition: batch.partition };
-    for (let attempt = 1; ; attempt++) {
+    for (let outages = 1; ; outages++) {
       try {
         await applyInTransaction(items);
         return [];
       } catch (err) {
-        if (!isRetryableError(err)) {
-          logger.warn({ err, ...where }, 'batch failed; applying its events one by one');
-          break;
+        if (isOutageError(err)) {
+          await waitOutOutage(err, outages, where);
+          continue;
         }
-        metrics.retry(codeOf(err));
-        logger.warn({ err, ...where, attempt }, 'batch failed with a transient error; retrying');
-        await backoff(attempt);
+        // Whatever the record's failure, isolate it: the others must not share its fate.
+        logger.warn({ err, ...where }, 'batch failed; applying its events one by one');
+        break;
       }
     }
     const rejected: Rejected[] = [];
     for (const item of items) {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await applyInTransaction([item]);
-          break;
-        } catch (err) {
-          if (isRetryableError(err)) {
-            metrics.retry(codeOf(err));
-            logger.warn(
-              { err, ...where, attempt },
-              'event failed with a transient error; retrying',
-            );
-            await backoff(attempt);
-            continue;
-          }
-          const now = new Date();
-          rejected.push({
-            record: item.record,
-            error: err,
-            eventType: item.type,
-            attempts: Math.max(1, item.failures),
-            firstFailureAt: item.firstFailureAt ?? now,
-            lastFailureAt: item.lastFailureAt ?? now,
-          });
-          break;
-        }
-      }
+      const outcome = await applyAlone(item, where);
+      if (outcome !== undefined) rejected.push(outcome);
     }
     return rejected;
+  };
+
+  /** One record in its own transaction, retried per the policy; the dead letter if it gives up. */
+  const applyAlone = async (item: Accepted<DB>, where: object): Promise<Rejected | undefined> => {
+    let outages = 0;
+    // Blamed for the failed batch already: the isolated run is a retry, if the policy allows it.
+    // A non-retryable failure gets its isolated run anyway, since it may have been the batch's doing.
+    let lastError = item.lastError;
+    for (;;) {
+      if (lastError !== undefined && isRetryableError(lastError)) {
+        if (!shouldRetry(policy, item.failures, lastError)) break;
+        metrics.retry(codeOf(lastError));
+        logger.warn(
+          { err: lastError, ...where, attempt: item.failures },
+          'event failed with a transient error; retrying',
+        );
+        await backoff(item.failures);
+      }
+      try {
+        await applyInTransaction([item]);
+        return undefined;
+      } catch (err) {
+        if (isOutageError(err)) {
+          await waitOutOutage(err, ++outages, where);
+          lastError = undefined;
+          continue;
+        }
+        outages = 0;
+        lastError = err;
+        if (!isRetryableError(err)) break;
+      }
+    }
+    const now = new Date();
+    return {
+      record: item.record,
+      error: lastError,
+      eventType: item.type,
+      attempts: Math.max(1, item.failures),
+      firstFailureAt: item.firstFailureAt ?? now,
+      lastFailureAt: item.lastFailureAt ?? now,
+    };
   };
 
   const sendDeadLetters = async (rejected: Rejected[]): Promise<void> => {
@@ -304,9 +318,10 @@ export function createInboxConsumer<DB>(options: InboxConsumerOptions<DB>): Inbo
         break;
       } catch (err) {
         // Not retryable (auth, a closed producer) never heals by waiting: fail the consumer
-        // without committing, rather than spin or drop the record.
+        // without committing, rather than spin or drop the record. Kafka being unreachable is
+        // an outage like the database's: waited out for as long as the consumer runs.
         if (!isRetryableError(err)) throw err;
-        metrics.retry(codeOf(err));
+        metrics.outage(codeOf(err));
         logger.warn({ err, attempt }, 'sending dead letters failed; retrying');
         await backoff(attempt);
       }

@@ -81,6 +81,10 @@ async function openPostgres<DB>(options: DatabaseOptions & { url: string }): Pro
   const pool = new pg.Pool({ ...clientConfig, max: options.poolSize ?? 10 });
   // An idle client that loses its server must not crash the process; the next query reports it.
   pool.on('error', () => {});
+  // pg-pool listens for errors only on idle clients. A checked-out client whose server goes away
+  // (restart, pg_terminate_backend) emits 'error' with no listener, which would crash the
+  // process; its query still rejects with the error, and the pool drops the broken client.
+  pool.on('connect', (client) => client.on('error', () => {}));
   const probe = await pool.connect().catch((err: unknown) => {
     throw unreachable(options.url, err);
   });

@@ -27,6 +27,7 @@ import {
   type OutgoingRecord,
   type RawOutgoingRecord,
 } from '../../src/messaging/kafka/index.ts';
+import type { RetryPolicy } from '../../src/messaging/retry-policy.ts';
 import { EventRouter } from '../../src/messaging/router.ts';
 import type { Database } from '../../src/platform/database.ts';
 import { AppError } from '../../src/platform/errors.ts';
@@ -50,6 +51,7 @@ interface Calls {
   deadLettered: string[];
   batches: number[];
   retries: string[];
+  outages: string[];
 }
 
 function recordingMetrics(): { calls: Calls; metrics: ConsumerMetrics } {
@@ -60,6 +62,7 @@ function recordingMetrics(): { calls: Calls; metrics: ConsumerMetrics } {
     deadLettered: [],
     batches: [],
     retries: [],
+    outages: [],
   };
   return {
     calls,
@@ -70,6 +73,7 @@ function recordingMetrics(): { calls: Calls; metrics: ConsumerMetrics } {
       deadLettered: (code) => void calls.deadLettered.push(code),
       batch: (size) => void calls.batches.push(size),
       retry: (code) => void calls.retries.push(code),
+      outage: (code) => void calls.outages.push(code),
     },
   };
 }
@@ -86,6 +90,7 @@ interface Harness {
     metrics?: ConsumerMetrics;
     deadLetterProducer?: EventProducer;
     onFatal?: (err: unknown) => void;
+    retryPolicy?: Partial<RetryPolicy>;
   }): Promise<InboxConsumer>;
   effects(): Promise<Map<string, number>>;
   readDeadLetters(count: number): Promise<IncomingRecord[]>;
@@ -147,7 +152,7 @@ async function harness(t: TestContext): Promise<Harness> {
         groupId,
         logger,
         metrics: options.metrics ?? recording,
-        retry: { initialMs: 10, maxMs: 50 },
+        retryPolicy: { initialDelayMs: 10, maxDelayMs: 50, ...options.retryPolicy },
         ...(options.onFatal === undefined ? {} : { onFatal: options.onFatal }),
       });
       // Stopped before the database closes; tests stop it themselves first when they can.
@@ -514,6 +519,95 @@ test('a handler failing transiently twice is retried: effects once, no dead lett
   assert.deepEqual([...(await h.effects()).values()], [1, 1, 1]);
 });
 
+test('a handler failing retryably 3 times with attempts=5 is retried: effects once, no dead letter', async (t) => {
+  const h = await harness(t);
+  const events = ['P1', 'P2', 'P3'].map((p) => lowStock(p));
+  const flaky = events[1]!.metadata.event_id;
+  let flakyCalls = 0;
+  h.router.on(EVENT_TYPES.lowStock, async (event, ctx) => {
+    await applyEffect(ctx.trx, event.metadata.event_id);
+    if (event.metadata.event_id === flaky && ++flakyCalls <= 3) {
+      throw new AppError('ERP_TEST_TRANSIENT', 'try again', { retryable: true });
+    }
+  });
+  await h.send(events.map((e) => recordOf(h.topic, e)));
+  const inbox = await h.start({ retryPolicy: { attempts: 5 } });
+  await waitUntil('all events', () => h.calls.processed.length === 3);
+  await inbox.stop();
+
+  assert.equal(flakyCalls, 4);
+  assert.deepEqual(h.calls.retries, Array(3).fill('ERP_TEST_TRANSIENT'));
+  assert.deepEqual(h.calls.deadLettered, []);
+  assert.deepEqual([...(await h.effects()).values()], [1, 1, 1]);
+});
+
+test('a handler always failing retryably: dead-lettered after `attempts`, the others applied', async (t) => {
+  const h = await harness(t);
+  const events = ['P1', 'P2', 'P3'].map((p) => lowStock(p));
+  const doomed = events[1]!;
+  let doomedCalls = 0;
+  h.router.on(EVENT_TYPES.lowStock, async (event, ctx) => {
+    await applyEffect(ctx.trx, event.metadata.event_id);
+    if (event.metadata.event_id === doomed.metadata.event_id) {
+      doomedCalls++;
+      throw new AppError('ERP_TEST_TRANSIENT', `still busy (${doomedCalls})`, { retryable: true });
+    }
+  });
+  await h.send(events.map((e) => recordOf(h.topic, e)));
+  const inbox = await h.start({ retryPolicy: { attempts: 4 } });
+  await waitUntil('the dead letter', () => h.calls.deadLettered.length === 1);
+  await waitUntil('the others', () => h.calls.processed.length === 2);
+  await inbox.stop();
+
+  assert.equal(doomedCalls, 4);
+  assert.deepEqual(h.calls.deadLettered, ['ERP_TEST_TRANSIENT']);
+  assert.deepEqual(h.calls.retries, Array(3).fill('ERP_TEST_TRANSIENT'));
+  const effects = await h.effects();
+  assert.equal(effects.get(doomed.metadata.event_id), undefined);
+  assert.equal(effects.size, 2);
+  const [letter] = await h.readDeadLetters(1);
+  assert.equal(letter!.headers['dlq.attempts'], '4');
+  assert.equal(letter!.headers['dlq.error.code'], 'ERP_TEST_TRANSIENT');
+  assert.equal(letter!.headers['dlq.error.retryable'], 'true');
+  assert.equal(letter!.headers['dlq.error.message'], 'still busy (4)');
+  assert.deepEqual(letter!.value, encodeEvent(doomed));
+  const first = Date.parse(letter!.headers['dlq.first.failure']!);
+  const last = Date.parse(letter!.headers['dlq.last.failure']!);
+  // Three waits of at least 10 ms * 0.8 (jitter) each lie between the first and the last failure.
+  assert.ok(last - first >= 24, `first ${first}, last ${last}`);
+});
+
+test('a lost database connection is an outage: retried past `attempts`, never dead-lettered', async (t) => {
+  const h = await harness(t);
+  const events = ['P1', 'P2'].map((p) => lowStock(p));
+  const failFor = 5;
+  let failures = 0;
+  h.router.on(EVENT_TYPES.lowStock, async (event, ctx) => {
+    if (failures < failFor) {
+      failures++;
+      if (h.database.kind === 'postgres') {
+        // A real lost connection: the server ends this session (SQLSTATE 57P01).
+        await sql`SELECT pg_terminate_backend(pg_backend_pid())`.execute(ctx.trx);
+      }
+      // PGlite runs in-process and cannot lose its connection: raise what pg raises then.
+      throw Object.assign(new Error('terminating connection due to administrator command'), {
+        code: '57P01',
+      });
+    }
+    await applyEffect(ctx.trx, event.metadata.event_id);
+  });
+  await h.send(events.map((e) => recordOf(h.topic, e)));
+  const inbox = await h.start({ retryPolicy: { attempts: 2 } });
+  await waitUntil('both events', () => h.calls.processed.length === 2);
+  await inbox.stop();
+
+  assert.equal(failures, failFor);
+  assert.deepEqual(h.calls.deadLettered, []);
+  assert.deepEqual(h.calls.retries, []);
+  assert.equal(h.calls.outages.length, failFor);
+  assert.deepEqual([...(await h.effects()).values()], [1, 1]);
+});
+
 test('stop() during an outage abandons the retrying batch uncommitted: nothing is skipped', async (t) => {
   const h = await harness(t);
   let attempts = 0;
@@ -529,6 +623,9 @@ test('stop() during an outage abandons the retrying batch uncommitted: nothing i
   await inbox.stop();
   assert.deepEqual(fatal, []);
   assert.deepEqual(h.calls.deadLettered, []);
+  assert.deepEqual(h.calls.retries, []);
+  assert.ok(h.calls.outages.length >= 2, `outages counted: ${h.calls.outages.length}`);
+  assert.ok(h.calls.outages.every((code) => code === 'ERP_DB_UNREACHABLE'));
   const [again] = await h.readAgain(1);
   assert.equal(again!.headers.event_id, event.metadata.event_id);
 });

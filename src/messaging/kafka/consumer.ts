@@ -354,7 +354,8 @@ export function createConsumer(
   };
 }
 
-function toIncoming(message: RawMessage): IncomingRecord {
+/** The library's message as our record (exported for reader.ts). */
+export function toIncoming(message: RawMessage): IncomingRecord {
   const headers: Record<string, string> = {};
   for (const [name, value] of message.headerEntries) {
     // Null header values and keys arrive as undefined without deserializers.

@@ -12,6 +12,8 @@ export type {
 export { KafkaErrorCodes, toKafkaError } from './errors.ts';
 export type { KafkaErrorCode } from './errors.ts';
 export type { KafkaConnectionOptions, SaslMechanism } from './options.ts';
+export { readTopic } from './reader.ts';
+export type { PartitionRange, ReadTopicOptions, TopicReadSummary } from './reader.ts';
 export { createProducer } from './producer.ts';
 export type {
   Acks,
