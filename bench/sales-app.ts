@@ -49,6 +49,7 @@ export function buildBenchSales(
     groupId: config.kafka.consumerGroup,
     topics: [config.kafka.inventoryTopic],
     autoOffsetReset: config.kafka.autoOffsetReset,
+    maxConcurrentBatches: database.kind === 'postgres' ? config.kafka.topicPartitions : 1,
   });
   const metrics = createMetricsRegistry('sales-service', false);
   const app = buildSalesApp({ config, database, producer, consumer, logger, metrics });

@@ -41,41 +41,47 @@ const alertColumns = [
   'acknowledged_at',
 ] as const;
 
-/** Locks the row, so that two events for one product in parallel batches apply one after the other. */
-export async function findOpenAlertForUpdate(
-  trx: Kysely<SalesDB>,
-  tenantId: string,
-  productId: string,
-): Promise<Alert | undefined> {
+/**
+ * The product's open alert (`id`, `priority`), its row locked FOR UPDATE so that two events for one
+ * product in parallel batches apply one after the other. A query: the low-stock read embeds it.
+ */
+export function openAlertForUpdateQuery(trx: Kysely<SalesDB>, tenantId: string, productId: string) {
   return trx
     .selectFrom('alerts')
-    .select(alertColumns)
+    .select(['id', 'priority'])
     .where('tenant_id', '=', tenantId)
     .where('product_id', '=', productId)
     .where('status', '=', 'open')
-    .forUpdate()
-    .executeTakeFirst();
+    .forUpdate();
 }
 
-export async function insertAlert(
-  trx: Kysely<SalesDB>,
-  row: Insertable<AlertsTable>,
-): Promise<void> {
-  await trx.insertInto('alerts').values(row).execute();
+/** The low-stock write embeds this and the next two (low-stock-repository.ts). */
+export function insertAlertQuery(trx: Kysely<SalesDB>, row: Insertable<AlertsTable>) {
+  return trx.insertInto('alerts').values(row);
 }
 
-export async function updateAlert(
+export function updateAlertQuery(
   trx: Kysely<SalesDB>,
   tenantId: string,
   alertId: string,
   figures: AlertFigures & { priority: Priority; updated_at: Date },
-): Promise<void> {
-  await trx
+) {
+  return trx
     .updateTable('alerts')
     .set(figures)
     .where('tenant_id', '=', tenantId)
-    .where('id', '=', alertId)
-    .execute();
+    .where('id', '=', alertId);
+}
+
+export function addAlertHistoryQuery(
+  trx: Kysely<SalesDB>,
+  tenantId: string,
+  alertId: string,
+  entry: AlertHistoryEntry,
+) {
+  return trx
+    .insertInto('alert_history')
+    .values({ ...entry, tenant_id: tenantId, alert_id: alertId });
 }
 
 export async function addAlertHistory(
@@ -84,10 +90,7 @@ export async function addAlertHistory(
   alertId: string,
   entry: AlertHistoryEntry,
 ): Promise<void> {
-  await trx
-    .insertInto('alert_history')
-    .values({ ...entry, tenant_id: tenantId, alert_id: alertId })
-    .execute();
+  await addAlertHistoryQuery(trx, tenantId, alertId, entry).execute();
 }
 
 export interface ListAlertsOptions {

@@ -24,21 +24,34 @@ export async function recordOutflow(
   quantity: number,
   at: Date,
 ): Promise<void> {
-  await trx
-    .insertInto('demand_history')
-    .values({ tenant_id: tenantId, product_id: productId, quantity, occurred_at: at })
-    .execute();
+  await recordOutflowQuery(trx, tenantId, productId, quantity, at).execute();
 }
 
-/** Outflows in [since, until]. */
-export async function summarizeOutflow(
+/** recordOutflow as a query, for a caller that writes it in one statement with others. */
+export function recordOutflowQuery(
+  trx: Kysely<SalesDB>,
+  tenantId: string,
+  productId: string,
+  quantity: number,
+  at: Date,
+) {
+  return trx
+    .insertInto('demand_history')
+    .values({ tenant_id: tenantId, product_id: productId, quantity, occurred_at: at });
+}
+
+/**
+ * Outflows in [since, until]: one row, `total` (0 without any) and `first_at` (null without any).
+ * Read it with outflowSummaryOf.
+ */
+export function outflowSummaryQuery(
   trx: Kysely<SalesDB>,
   tenantId: string,
   productId: string,
   since: Date,
   until: Date,
-): Promise<OutflowSummary> {
-  const row = await trx
+) {
+  return trx
     .selectFrom('demand_history')
     .select((eb) => [
       eb.fn.coalesce(eb.fn.sum<number>('quantity'), eb.lit(0)).as('total'),
@@ -47,22 +60,27 @@ export async function summarizeOutflow(
     .where('tenant_id', '=', tenantId)
     .where('product_id', '=', productId)
     .where('occurred_at', '>=', since)
-    .where('occurred_at', '<=', until)
-    .executeTakeFirst();
-  const firstAt = row?.first_at ?? null;
+    .where('occurred_at', '<=', until);
+}
+
+export function outflowSummaryOf(row: {
+  total: number | string;
+  first_at: Date | string | null;
+}): OutflowSummary {
   return {
-    total: Number(row?.total ?? 0),
-    firstAt: firstAt === null ? null : new Date(firstAt),
+    total: Number(row.total),
+    firstAt: row.first_at === null ? null : new Date(row.first_at),
   };
 }
 
-export async function upsertForecast(
+/** Inserts or replaces the product's forecast; a query, written with the alert (low-stock-repository.ts). */
+export function upsertForecastQuery(
   trx: Kysely<SalesDB>,
   tenantId: string,
   forecast: StoredForecast,
-): Promise<void> {
+) {
   const row = { ...forecast, tenant_id: tenantId };
-  await trx
+  return trx
     .insertInto('forecasts')
     .values(row)
     .onConflict((oc) =>
@@ -75,8 +93,7 @@ export async function upsertForecast(
         source_event_id: row.source_event_id,
         updated_at: row.updated_at,
       }),
-    )
-    .execute();
+    );
 }
 
 export async function getForecast(

@@ -46,6 +46,12 @@ await runService({
       groupId: config.kafka.consumerGroup,
       topics: [config.kafka.inventoryTopic],
       autoOffsetReset: config.kafka.autoOffsetReset,
+      // On PostgreSQL each partition's batch gets a transaction on a pooled connection of its own
+      // (partitions share no product, and the alert row lock covers a rebalance overlap); the
+      // pool's 10 connections leave room for the relay, the dispatcher and HTTP at the default 3
+      // partitions. PGlite is one connection that runs one transaction at a time: a second batch
+      // would only wait for it, so one at a time there.
+      maxConcurrentBatches: database.kind === 'postgres' ? config.kafka.topicPartitions : 1,
     });
     const app = buildSalesApp({
       config,

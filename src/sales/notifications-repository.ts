@@ -24,22 +24,29 @@ export async function insertNotifications(
   now: Date,
 ): Promise<void> {
   if (notifications.length === 0) return;
-  await trx
-    .insertInto('notifications')
-    .values(
-      notifications.map((n) => ({
-        id: randomUUID(),
-        tenant_id: tenantId,
-        alert_id: n.alertId,
-        channel: n.channel,
-        priority: n.priority,
-        message: n.message,
-        status: 'pending' as const,
-        next_attempt_at: now,
-        created_at: now,
-      })),
-    )
-    .execute();
+  await insertNotificationsQuery(trx, tenantId, notifications, now).execute();
+}
+
+/** insertNotifications as a query (the low-stock write embeds it); `notifications` not empty. */
+export function insertNotificationsQuery(
+  trx: Kysely<SalesDB>,
+  tenantId: string,
+  notifications: NewNotification[],
+  now: Date,
+) {
+  return trx.insertInto('notifications').values(
+    notifications.map((n) => ({
+      id: randomUUID(),
+      tenant_id: tenantId,
+      alert_id: n.alertId,
+      channel: n.channel,
+      priority: n.priority,
+      message: n.message,
+      status: 'pending' as const,
+      next_attempt_at: now,
+      created_at: now,
+    })),
+  );
 }
 
 /**

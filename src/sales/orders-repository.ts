@@ -87,13 +87,16 @@ export async function listOrders(
   return orders.map((o) => ({ ...o, lines: byOrder.get(o.id) ?? [] }));
 }
 
-/** Units of the product on the tenant's pending orders. */
-export async function pendingOrderQuantity(
+/**
+ * Units of the product on the tenant's pending orders: one row, `total` (0 without any). A query,
+ * not a result, so that the low-stock read can embed it (low-stock-repository.ts).
+ */
+export function pendingOrderQuantityQuery(
   trx: Kysely<SalesDB>,
   tenantId: string,
   productId: string,
-): Promise<number> {
-  const row = await trx
+) {
+  return trx
     .selectFrom('order_lines')
     .innerJoin('orders', 'orders.id', 'order_lines.order_id')
     .select((eb) =>
@@ -102,7 +105,5 @@ export async function pendingOrderQuantity(
     .where('order_lines.tenant_id', '=', tenantId)
     .where('orders.tenant_id', '=', tenantId)
     .where('order_lines.product_id', '=', productId)
-    .where('orders.status', '=', 'pending')
-    .executeTakeFirst();
-  return Number(row?.total ?? 0);
+    .where('orders.status', '=', 'pending');
 }

@@ -6,6 +6,7 @@ import { sql } from 'kysely';
 import type { Kysely, Selectable } from 'kysely';
 import type { ProductCreatedPayload, StockAdjustedPayload } from '../contract/index.ts';
 import type { ProductsTable, SalesDB } from './db.ts';
+import { recordOutflowQuery } from './forecasts-repository.ts';
 
 export type Product = Omit<Selectable<ProductsTable>, 'tenant_id'>;
 
@@ -55,15 +56,18 @@ export async function upsertCreatedProduct(
 /**
  * Sets the quantity from an adjustment. A product Sales has not seen is stored with what the
  * payload carries (id, sku, quantity) and null catalog fields; an adjustment older than the row
- * changes nothing.
+ * changes nothing. `outflow` > 0 (default 0: none) also records that many units in the demand
+ * history, in the same statement (one round trip); the history takes it even when the row was
+ * newer.
  */
 export async function applyStockAdjustment(
   trx: Kysely<SalesDB>,
   tenantId: string,
   payload: StockAdjustedPayload,
   at: Date,
+  outflow = 0,
 ): Promise<void> {
-  await trx
+  const upsert = trx
     .insertInto('products')
     .values({
       tenant_id: tenantId,
@@ -81,8 +85,13 @@ export async function applyStockAdjustment(
           updated_at: eb.ref('excluded.updated_at'),
         }))
         .where('products.updated_at', '<=', (eb) => eb.ref('excluded.updated_at')),
-    )
-    .execute();
+    );
+  if (outflow <= 0) {
+    await upsert.execute();
+    return;
+  }
+  const record = recordOutflowQuery(trx, tenantId, payload.product_id, outflow, at);
+  await sql`WITH product AS (${upsert}) ${record}`.execute(trx);
 }
 
 export async function findProduct(

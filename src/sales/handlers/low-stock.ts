@@ -9,17 +9,9 @@ import type { EventOf, LowStockPayload, Priority } from '../../contract/index.ts
 import { appendToOutbox } from '../../messaging/outbox.ts';
 import { alertPriority, decideAlert, shouldNotify, shouldPublish } from '../alert-policy.ts';
 import type { AlertDecision } from '../alert-policy.ts';
-import {
-  addAlertHistory,
-  findOpenAlertForUpdate,
-  insertAlert,
-  updateAlert,
-} from '../alerts-repository.ts';
 import type { AlertFigures } from '../alerts-repository.ts';
 import { computeForecast, windowStart } from '../forecast.ts';
-import { summarizeOutflow, upsertForecast } from '../forecasts-repository.ts';
-import { insertNotifications } from '../notifications-repository.ts';
-import { pendingOrderQuantity } from '../orders-repository.ts';
+import { readLowStockState, writeLowStockOutcome } from '../low-stock-repository.ts';
 import type { SalesHandlerContext } from './context.ts';
 
 /** `source_service` of events Sales emits. */
@@ -55,7 +47,8 @@ export function createLowStockHandler(options: LowStockHandlerOptions): LowStock
     const p = event.payload;
     const at = now();
 
-    const pending = await pendingOrderQuantity(trx, tenantId, p.product_id);
+    const state = await readLowStockState(trx, tenantId, p.product_id, windowStart(at), at);
+    const pending = state.pendingOrderQuantity;
     const computed = alertPriority({
       currentStock: p.current_stock,
       reorderLevel: p.reorder_level,
@@ -63,7 +56,7 @@ export function createLowStockHandler(options: LowStockHandlerOptions): LowStock
       pendingOrderQuantity: pending,
     });
 
-    const open = await findOpenAlertForUpdate(trx, tenantId, p.product_id);
+    const open = state.openAlert;
     const decision = decideAlert(open?.priority ?? null, computed);
     const figures: AlertFigures = {
       product_sku: p.product_sku,
@@ -75,66 +68,68 @@ export function createLowStockHandler(options: LowStockHandlerOptions): LowStock
       source_event_id: event.metadata.event_id,
     };
     const alertId = open?.id ?? randomUUID();
-    if (open === undefined) {
-      await insertAlert(trx, {
-        ...figures,
-        id: alertId,
-        tenant_id: tenantId,
-        product_id: p.product_id,
-        status: 'open',
-        priority: decision.priority,
-        opened_at: at,
-        updated_at: at,
-        acknowledged_at: null,
-      });
-    } else {
-      await updateAlert(trx, tenantId, alertId, {
-        ...figures,
-        priority: decision.priority,
-        updated_at: at,
-      });
-    }
-    await addAlertHistory(trx, tenantId, alertId, {
-      change: decision.change,
-      priority: decision.priority,
-      event_id: event.metadata.event_id,
-      at,
-    });
-
-    const outflow = await summarizeOutflow(trx, tenantId, p.product_id, windowStart(at), at);
     const forecast = computeForecast({
-      outflow,
+      outflow: state.outflow,
       now: at,
       currentStock: p.current_stock,
       pendingOrderQuantity: pending,
       reportedDaysOfStockRemaining: p.days_of_stock_remaining ?? null,
     });
-    await upsertForecast(trx, tenantId, {
-      product_id: p.product_id,
-      expected_daily_demand: forecast.expectedDailyDemand,
-      pending_order_quantity: pending,
-      current_stock: p.current_stock,
-      days_of_stock_remaining: forecast.daysOfStockRemaining,
-      stockout_date: forecast.stockoutDate,
-      source_event_id: event.metadata.event_id,
-      updated_at: at,
-    });
+    const message = shouldNotify(decision) ? notificationMessage(p, decision, pending) : undefined;
+    const notifications =
+      message === undefined
+        ? []
+        : options.notificationChannels.map((channel) => ({
+            alertId,
+            channel,
+            priority: decision.priority,
+            message,
+          }));
 
-    if (shouldNotify(decision) && options.notificationChannels.length > 0) {
-      const message = notificationMessage(p, decision, pending);
-      await insertNotifications(
-        trx,
-        tenantId,
-        options.notificationChannels.map((channel) => ({
-          alertId,
-          channel,
-          priority: decision.priority,
-          message,
-        })),
+    await writeLowStockOutcome(trx, tenantId, {
+      alert:
+        open === undefined
+          ? {
+              kind: 'open',
+              row: {
+                ...figures,
+                id: alertId,
+                tenant_id: tenantId,
+                product_id: p.product_id,
+                status: 'open',
+                priority: decision.priority,
+                opened_at: at,
+                updated_at: at,
+                acknowledged_at: null,
+              },
+            }
+          : {
+              kind: 'update',
+              id: alertId,
+              figures: { ...figures, priority: decision.priority, updated_at: at },
+            },
+      history: {
+        change: decision.change,
+        priority: decision.priority,
+        event_id: event.metadata.event_id,
         at,
-      );
-      const { dispatcher } = options;
-      if (dispatcher !== undefined) ctx.afterCommit(() => dispatcher.kick());
+      },
+      notifications,
+      notifiedAt: at,
+      forecast: {
+        product_id: p.product_id,
+        expected_daily_demand: forecast.expectedDailyDemand,
+        pending_order_quantity: pending,
+        current_stock: p.current_stock,
+        days_of_stock_remaining: forecast.daysOfStockRemaining,
+        stockout_date: forecast.stockoutDate,
+        source_event_id: event.metadata.event_id,
+        updated_at: at,
+      },
+    });
+    const { dispatcher } = options;
+    if (notifications.length > 0 && dispatcher !== undefined) {
+      ctx.afterCommit(() => dispatcher.kick());
     }
 
     if (shouldPublish(decision)) {

@@ -1,5 +1,4 @@
 import type { EventOf } from '../../contract/index.ts';
-import { recordOutflow } from '../forecasts-repository.ts';
 import { applyStockAdjustment } from '../products-repository.ts';
 import type { SalesHandlerContext } from './context.ts';
 
@@ -11,16 +10,12 @@ export async function handleStockAdjusted(
   event: EventOf<'inventory.stock_adjusted'>,
   ctx: SalesHandlerContext,
 ): Promise<void> {
-  const tenantId = event.metadata.tenant_id;
-  const at = new Date(event.metadata.timestamp);
-  await applyStockAdjustment(ctx.trx, tenantId, event.payload, at);
-  if (event.payload.quantity_change < 0) {
-    await recordOutflow(
-      ctx.trx,
-      tenantId,
-      event.payload.product_id,
-      -event.payload.quantity_change,
-      at,
-    );
-  }
+  const { payload } = event;
+  await applyStockAdjustment(
+    ctx.trx,
+    event.metadata.tenant_id,
+    payload,
+    new Date(event.metadata.timestamp),
+    Math.max(0, -payload.quantity_change),
+  );
 }

@@ -73,6 +73,11 @@ test('an adjustment older than the row does not roll the quantity back', async (
     );
   });
   assert.equal((await findProduct(database.db, 'tenant-a', 'PRD-1'))?.quantity_on_hand, 6);
+  // The late outflow still happened: demand history keeps it.
+  assert.deepEqual(
+    (await demand(database)).map((d) => d.quantity),
+    [4, 2],
+  );
 });
 
 test('tenants do not share products', async (t) => {
