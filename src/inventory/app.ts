@@ -32,7 +32,10 @@ export interface InventoryApp {
   commands: CommandHandler;
   relay: OutboxRelay;
   start(): Promise<void>;
-  /** Refuses new HTTP work (503), lets the relay publish what committed. Resources stay open. */
+  /**
+   * Refuses new HTTP work (503), waits for requests in flight, then lets the relay publish what
+   * committed. Closes the HTTP server; the database and producer stay open.
+   */
   stop(): Promise<void>;
 }
 
@@ -67,6 +70,9 @@ export function buildInventoryApp(deps: InventoryAppDeps): InventoryApp {
     async stop() {
       ready = false;
       server.drain();
+      // Requests in flight may still commit events: let them finish (close() waits for them)
+      // before the relay's final pass, so that pass publishes everything that committed.
+      await server.app.close();
       await relay.stop();
     },
   };

@@ -48,7 +48,6 @@ await runService({
     return {
       async stop() {
         await app.stop();
-        await app.http.close();
         await producer.close();
         await database.close();
       },
