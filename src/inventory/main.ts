@@ -8,6 +8,7 @@ import { createLogger } from '../platform/logger.ts';
 import { createMetricsRegistry } from '../platform/metrics.ts';
 import { migrate } from '../platform/migrations.ts';
 import { configOrExit, runService } from '../platform/service-runner.ts';
+import { retryWhileUnavailable } from '../platform/startup.ts';
 import { buildInventoryApp } from './app.ts';
 import type { InventoryDB } from './db.ts';
 
@@ -27,13 +28,15 @@ await runService({
     });
     await migrate(database, MIGRATIONS);
     const conn = kafkaConnectionFrom(config.kafka, 'inventory');
-    await ensureTopics(conn, [
-      {
-        name: config.kafka.inventoryTopic,
-        partitions: config.kafka.topicPartitions,
-        replicationFactor: config.kafka.topicReplicationFactor,
-      },
-    ]);
+    await retryWhileUnavailable('creating topics', logger, () =>
+      ensureTopics(conn, [
+        {
+          name: config.kafka.inventoryTopic,
+          partitions: config.kafka.topicPartitions,
+          replicationFactor: config.kafka.topicReplicationFactor,
+        },
+      ]),
+    );
     const producer = createProducer(conn);
     const app = buildInventoryApp({
       config,

@@ -37,6 +37,7 @@ const envSchema = z.object({
   // Ours.
   KAFKA_CLIENT_ID: z.string().trim().min(1).default('erp-events'),
   KAFKA_TOPIC_PARTITIONS: positiveInt.default(3),
+  KAFKA_SESSION_TIMEOUT_MS: positiveInt.default(45_000),
   KAFKA_TOPIC_REPLICATION_FACTOR: positiveInt.default(1),
   KAFKA_SECURITY_PROTOCOL: z
     .string()
@@ -84,6 +85,8 @@ export interface KafkaSettings {
   enableAutoCommit: boolean;
   topicPartitions: number;
   topicReplicationFactor: number;
+  /** Consumer session timeout: how long a dead Sales instance holds its partitions. */
+  sessionTimeoutMs: number;
   sasl?: {
     mechanism: 'SCRAM-SHA-256' | 'SCRAM-SHA-512' | 'PLAIN';
     username: string;
@@ -134,6 +137,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     enableAutoCommit: e.KAFKA_ENABLE_AUTO_COMMIT,
     topicPartitions: e.KAFKA_TOPIC_PARTITIONS,
     topicReplicationFactor: e.KAFKA_TOPIC_REPLICATION_FACTOR,
+    sessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS,
   };
   if (usesSasl) {
     kafka.sasl = {

@@ -30,6 +30,8 @@ export function createHttpServer(options: HttpOptions): HttpServer {
     loggerInstance,
     // Request lines would drown the event logs; errors are still logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
+    // While closing, our drain hook answers 503 ERP_HTTP_DRAINING, not Fastify's bare 503.
+    return503OnClosing: false,
     bodyLimit: 1_048_576,
   });
   let draining = false;

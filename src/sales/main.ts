@@ -8,6 +8,7 @@ import { createLogger } from '../platform/logger.ts';
 import { createMetricsRegistry } from '../platform/metrics.ts';
 import { migrate } from '../platform/migrations.ts';
 import { configOrExit, runService } from '../platform/service-runner.ts';
+import { retryWhileUnavailable } from '../platform/startup.ts';
 import { buildSalesApp } from './app.ts';
 import type { SalesDB } from './db.ts';
 
@@ -34,11 +35,13 @@ await runService({
       partitions: config.kafka.topicPartitions,
       replicationFactor: config.kafka.topicReplicationFactor,
     });
-    await ensureTopics(conn, [
-      topic(config.kafka.inventoryTopic),
-      topic(`${config.kafka.inventoryTopic}${DLQ_SUFFIX}`),
-      topic(config.kafka.salesTopic),
-    ]);
+    await retryWhileUnavailable('creating topics', logger, () =>
+      ensureTopics(conn, [
+        topic(config.kafka.inventoryTopic),
+        topic(`${config.kafka.inventoryTopic}${DLQ_SUFFIX}`),
+        topic(config.kafka.salesTopic),
+      ]),
+    );
     const producer = createProducer(conn);
     // Offsets are committed by the inbox consumer after each batch's transaction, whatever
     // KAFKA_ENABLE_AUTO_COMMIT says: committing earlier could lose events.
@@ -46,6 +49,16 @@ await runService({
       groupId: config.kafka.consumerGroup,
       topics: [config.kafka.inventoryTopic],
       autoOffsetReset: config.kafka.autoOffsetReset,
+      sessionTimeoutMs: config.kafka.sessionTimeoutMs,
+      heartbeatIntervalMs: Math.max(
+        100,
+        Math.min(3_000, Math.floor(config.kafka.sessionTimeoutMs / 5)),
+      ),
+      onReconnect: (err, attempt) =>
+        logger.warn(
+          { err: { code: err.code, message: err.message }, attempt },
+          'Kafka consumer reconnecting',
+        ),
       // On PostgreSQL each partition's batch gets a transaction on a pooled connection of its own
       // (partitions share no product, and the alert row lock covers a rebalance overlap); the
       // pool's 10 connections leave room for the relay, the dispatcher and HTTP at the default 3

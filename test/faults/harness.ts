@@ -288,6 +288,8 @@ export async function createScenario(
   const env: Record<string, string> = {
     KAFKA_BOOTSTRAP_SERVERS: bootstrap.join(','),
     KAFKA_TOPIC_REPLICATION_FACTOR: '3',
+    // A killed Sales instance gives up its partitions after 10 s instead of the default 45 s.
+    KAFKA_SESSION_TIMEOUT_MS: '10000',
     KAFKA_INVENTORY_TOPIC: `faults-${id}-inventory`,
     KAFKA_SALES_TOPIC: `faults-${id}-sales`,
     KAFKA_CONSUMER_GROUP: `faults-${id}-sales-group`,

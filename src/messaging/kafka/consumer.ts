@@ -4,6 +4,7 @@ import {
   type Message,
   type MessagesStream,
 } from '@platformatic/kafka';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError } from '../../platform/errors.ts';
 import { KafkaErrorCodes, kafkaConfigError, toKafkaError } from './errors.ts';
 import { toLibraryConnectionOptions, type KafkaConnectionOptions } from './options.ts';
@@ -39,9 +40,11 @@ export interface EventConsumer {
   /**
    * Joins the group and hands batches to `handler` until `close()`; resolves after a clean close.
    * The handler is expected not to throw (retries and dead-lettering belong to the layer above).
-   * If it throws, or Kafka fails, the batch is not committed, the consumer closes and `run()`
-   * rejects with that error (handler errors as thrown, Kafka errors as `ERP_KAFKA_*` AppErrors),
-   * so the process supervisor notices. Can be called once.
+   * If it throws, or Kafka fails for good, the batch is not committed, the consumer closes and
+   * `run()` rejects with that error (handler errors as thrown, Kafka errors as `ERP_KAFKA_*`
+   * AppErrors), so the process supervisor notices. A retryable Kafka failure instead drops what
+   * was fetched but not handled, reconnects with backoff and resumes from the committed offsets
+   * (see `onReconnect`). Can be called once.
    */
   run(handler: BatchHandler): Promise<void>;
   /**
@@ -77,9 +80,19 @@ export interface ConsumerSettings {
    * sequential). Default: 1.
    */
   maxConcurrentBatches?: number;
+  /**
+   * Called when a retryable Kafka failure (a broker gone, a fetch session lost, a commit refused
+   * while the group rebalances) makes the consumer rejoin the group with a new connection instead
+   * of stopping; for logs and metrics. Default: none.
+   */
+  onReconnect?: (err: AppError, attempt: number) => void;
 }
 
 type RawMessage = Message<Buffer, Buffer, Buffer, Buffer>;
+
+// Rejoin backoff after a retryable Kafka failure: doubles from 500 ms, capped at 10 s, jittered.
+const RECONNECT_INITIAL_MS = 500;
+const RECONNECT_MAX_MS = 10_000;
 
 const positiveInt = (value: number | undefined, path: string, fallback: number): number => {
   const v = value ?? fallback;
@@ -111,22 +124,25 @@ export function createConsumer(
   const pauseAt = maxBatchSize * Math.max(concurrency, 2) * 2;
   const resumeBelow = Math.ceil(pauseAt / 2);
 
-  let consumer: Consumer;
-  try {
-    consumer = new Consumer({
-      ...toLibraryConnectionOptions(conn),
-      groupId,
-      autocommit: false,
-      sessionTimeout,
-      heartbeatInterval,
-      maxWaitTime: maxWaitMs,
-      highWaterMark: maxBatchSize,
-    });
-  } catch (err) {
-    throw toKafkaError(err);
-  }
+  const openConsumer = (): Consumer => {
+    try {
+      return new Consumer({
+        ...toLibraryConnectionOptions(conn),
+        groupId,
+        autocommit: false,
+        sessionTimeout,
+        heartbeatInterval,
+        maxWaitTime: maxWaitMs,
+        highWaterMark: maxBatchSize,
+      });
+    } catch (err) {
+      throw toKafkaError(err);
+    }
+  };
+  let consumer = openConsumer();
 
-  let state: 'idle' | 'starting' | 'running' | 'stopping' | 'closed' = 'idle';
+  let state: 'idle' | 'starting' | 'running' | 'reconnecting' | 'stopping' | 'closed' = 'idle';
+  let shutdownStarted = false;
   let stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined;
   let handler: BatchHandler | undefined;
   let failure: unknown;
@@ -242,23 +258,115 @@ export function createConsumer(
           void last.commit((error) => (error ? reject(error) : resolve()));
         });
       } catch (err) {
-        fail(toKafkaError(err));
+        // Not committed: after a reconnect the batch comes again (the inbox makes that harmless).
+        onKafkaError(err);
       }
     } finally {
       inFlight--;
       busy.delete(key);
       if (state === 'stopping') {
         if (inFlight === 0) void shutdown();
-      } else {
+      } else if (state === 'running') {
         scheduleDispatch();
       }
     }
+  };
+
+  const onKafkaError = (err: unknown): void => {
+    const error = toKafkaError(err);
+    if (error.retryable && state === 'running') void reconnect(error);
+    else fail(error);
+  };
+
+  /**
+   * The library gives up on a broker after a few quick retries and then errors its stream; a
+   * service must outlive a broker restart or a whole-cluster outage, so rejoin with backoff.
+   * Records fetched but not handed over are dropped: the new member resumes from the committed
+   * offsets, so nothing is skipped (and redelivery is deduplicated above).
+   */
+  const reconnect = async (cause: AppError): Promise<void> => {
+    state = 'reconnecting';
+    stream?.pause();
+    while (inFlight > 0) await sleep(20);
+    queues.clear();
+    nextOffset.clear();
+    buffered = 0;
+    paused = false;
+    await closeQuietly();
+    for (let attempt = 1; ; attempt++) {
+      if (isStopping()) return void shutdown();
+      settings.onReconnect?.(cause, attempt);
+      const ceiling = Math.min(RECONNECT_MAX_MS, RECONNECT_INITIAL_MS * 2 ** (attempt - 1));
+      await sleep(ceiling / 2 + Math.random() * (ceiling / 2));
+      if (isStopping()) return void shutdown();
+      try {
+        consumer = openConsumer();
+        stream = await subscribe();
+      } catch (err) {
+        const error = toKafkaError(err);
+        if (!error.retryable) {
+          fail(error);
+          return void shutdown();
+        }
+        cause = error;
+        await closeQuietly();
+        continue;
+      }
+      if (isStopping()) return void shutdown();
+      state = 'running';
+      listen(stream);
+      return;
+    }
+  };
+
+  const closeQuietly = async (): Promise<void> => {
+    const old = { stream, consumer };
+    stream = undefined;
+    // A consumer that lost its brokers may take long to close; do not wait on it forever.
+    await Promise.race([
+      (async () => {
+        await old.stream?.close().catch(() => undefined);
+        await old.consumer.close(true).catch(() => undefined);
+      })(),
+      sleep(5_000),
+    ]);
+  };
+
+  const subscribe = () =>
+    consumer.consume({
+      topics,
+      mode: MessagesStreamModes.COMMITTED,
+      fallbackMode: autoOffsetReset,
+      autocommit: false,
+      maxWaitTime: maxWaitMs,
+      sessionTimeout,
+      heartbeatInterval,
+    });
+
+  const listen = (s: MessagesStream<Buffer, Buffer, Buffer, Buffer>): void => {
+    s.on('data', onData);
+    s.on('error', (err) => {
+      if (stream === s) onKafkaError(err);
+    });
+    s.on('close', () => {
+      if (stream === s && state === 'running') {
+        onKafkaError(
+          new AppError(KafkaErrorCodes.CONNECTION, 'Kafka message stream closed unexpectedly', {
+            retryable: true,
+          }),
+        );
+      }
+    });
   };
 
   const stop = (): void => {
     if (state === 'idle' || state === 'starting') {
       state = 'stopping';
       return; // run() or close() finishes the shutdown once consume() has settled.
+    }
+    if (state === 'reconnecting') {
+      state = 'stopping'; // the reconnect loop notices and shuts down
+      return;
     }
     if (state !== 'running') return;
     state = 'stopping';
@@ -267,6 +375,8 @@ export function createConsumer(
   };
 
   const shutdown = async (): Promise<void> => {
+    if (shutdownStarted) return;
+    shutdownStarted = true;
     queues.clear();
     buffered = 0;
     try {
@@ -294,15 +404,7 @@ export function createConsumer(
       state = 'starting';
       handler = batchHandler;
       try {
-        stream = await consumer.consume({
-          topics,
-          mode: MessagesStreamModes.COMMITTED,
-          fallbackMode: autoOffsetReset,
-          autocommit: false,
-          maxWaitTime: maxWaitMs,
-          sessionTimeout,
-          heartbeatInterval,
-        });
+        stream = await subscribe();
       } catch (err) {
         fail(toKafkaError(err));
       }
@@ -312,13 +414,7 @@ export function createConsumer(
         return stopped.promise;
       }
       state = 'running';
-      stream!.on('data', onData);
-      stream!.on('error', (err) => fail(toKafkaError(err)));
-      stream!.on('close', () => {
-        if (state === 'running') {
-          fail(new AppError(KafkaErrorCodes.CLIENT, 'Kafka message stream closed unexpectedly'));
-        }
-      });
+      listen(stream!);
       return stopped.promise;
     },
 
