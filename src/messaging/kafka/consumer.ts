@@ -274,6 +274,8 @@ export function createConsumer(
 
   const onKafkaError = (err: unknown): void => {
     const error = toKafkaError(err);
+    // Already rejoining: this is the old connection's last word (a second fetch or commit error).
+    if (state === 'reconnecting') return;
     if (error.retryable && state === 'running') void reconnect(error);
     else fail(error);
   };
