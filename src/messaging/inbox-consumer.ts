@@ -17,6 +17,7 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import {
   decodeEnvelope,
   decodeEvent,
@@ -36,7 +37,13 @@ import type { EventConsumer, EventProducer, IncomingBatch, IncomingRecord } from
 import { createRetryPolicy, delayFor, shouldRetry } from './retry-policy.ts';
 import type { RetryPolicy } from './retry-policy.ts';
 import { isOutageError, isRetryableError } from './retryable.ts';
-import type { EventHandler, EventRouter, HandlerContext } from './router.ts';
+import type {
+  BatchEventHandler,
+  BatchHandlerContext,
+  EventHandler,
+  EventRouter,
+  HandlerContext,
+} from './router.ts';
 
 export interface InboxConsumerOptions<DB> {
   /** Created with `autoOffsetReset` of the caller's choice; the inbox consumer runs and closes it. */
@@ -81,7 +88,9 @@ interface Accepted<DB> {
   record: IncomingRecord;
   type: EventType;
   event: AnyEvent;
-  handler: EventHandler<EventType, DB>;
+  /** At least one of the two; the batch handler is preferred within a batch. */
+  handler: EventHandler<EventType, DB> | undefined;
+  batchHandler: BatchEventHandler<EventType, DB> | undefined;
   /** Failures this record caused (outages excluded): the attempts spent. */
   failures: number;
   lastError?: unknown;
@@ -104,6 +113,9 @@ function codeOf(err: unknown): string {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : MessagingErrorCodes.UNEXPECTED;
 }
+
+/** Inbox rows per INSERT statement. */
+const INBOX_ROWS_PER_INSERT = 5_000;
 
 export function createInboxConsumer<DB>(options: InboxConsumerOptions<DB>): InboxConsumer {
   const { consumer, router, database, groupId, logger } = options;
@@ -136,6 +148,11 @@ export function createInboxConsumer<DB>(options: InboxConsumerOptions<DB>): Inbo
     await backoff(n);
   };
 
+  const logOf = (item: Accepted<DB>): Logger => {
+    const { event_id, event_type, tenant_id, correlation_id } = item.event.metadata;
+    return logger.child({ event_id, event_type, tenant_id, correlation_id });
+  };
+
   const reject = (record: IncomingRecord, error: unknown, eventType?: string): Rejected => {
     const now = new Date();
     return { record, error, eventType, attempts: 1, firstFailureAt: now, lastFailureAt: now };
@@ -160,7 +177,8 @@ export function createInboxConsumer<DB>(options: InboxConsumerOptions<DB>): Inbo
       return undefined;
     }
     const handler = router.handlerFor(type);
-    if (handler === undefined) {
+    const batchHandler = router.batchHandlerFor(type);
+    if (handler === undefined && batchHandler === undefined) {
       metrics.skipped(type, 'no_handler');
       return undefined;
     }
@@ -170,45 +188,111 @@ export function createInboxConsumer<DB>(options: InboxConsumerOptions<DB>): Inbo
       const expected = messageKeyOf(decoded.event);
       const actual = record.key === null ? null : record.key.toString('utf8');
       if (actual !== expected) throw wrongKeyError(actual, expected);
-      return { record, type, event: decoded.event, handler, failures: 0 };
+      return { record, type, event: decoded.event, handler, batchHandler, failures: 0 };
     } catch (err) {
       return reject(record, err, type);
     }
   };
 
-  /** One transaction over `items`; metrics and afterCommit callbacks only once it committed. */
-  const applyInTransaction = async (items: Accepted<DB>[]): Promise<void> => {
+  /**
+   * The event ids of `items` not in the inbox yet, now inserted: one statement per chunk. A second
+   * occurrence of an id within `items` counts as a duplicate, like one from an earlier batch.
+   */
+  const insertIntoInbox = async (trx: Kysely<DB>, items: Accepted<DB>[]): Promise<Set<string>> => {
+    const seen = new Set<string>();
+    const rows: Accepted<DB>[] = [];
+    for (const item of items) {
+      const id = item.event.metadata.event_id;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      rows.push(item);
+    }
+    const inserted = new Set<string>();
+    // 3 parameters a row, well under PostgreSQL's 65,535 per statement.
+    for (let start = 0; start < rows.length; start += INBOX_ROWS_PER_INSERT) {
+      const values = rows.slice(start, start + INBOX_ROWS_PER_INSERT).map(({ event }) => {
+        const { event_id, event_type, tenant_id } = event.metadata;
+        return sql`(${event_id}, ${event_type}, ${tenant_id})`;
+      });
+      const result = await sql<{ event_id: string }>`
+        INSERT INTO ${sql.table(inboxTable)} (event_id, event_type, tenant_id)
+        VALUES ${sql.join(values)}
+        ON CONFLICT (event_id) DO NOTHING
+        RETURNING event_id`.execute(trx);
+      for (const row of result.rows) inserted.add(row.event_id);
+    }
+    return inserted;
+  };
+
+  /**
+   * One transaction over `items`; metrics and afterCommit callbacks only once it committed. The
+   * inbox rows go in first, in one statement; then each run of consecutive new events of one type
+   * goes to that type's batch handler in one call, other events one by one to their handler.
+   * `alone` (the per-record fallback) prefers the per-event handler where there is one.
+   */
+  const applyInTransaction = async (items: Accepted<DB>[], alone = false): Promise<void> => {
     const callbacks: { fn: () => void | Promise<void>; log: Logger }[] = [];
     const outcomes: (() => void)[] = [];
     let current: Accepted<DB> | undefined;
     try {
       await database.db.transaction().execute(async (trx) => {
+        const inserted = await insertIntoInbox(trx, items);
+        const fresh: Accepted<DB>[] = [];
         for (const item of items) {
-          current = item;
-          const { event_id, event_type, tenant_id, correlation_id } = item.event.metadata;
-          const inserted = await sql<{ event_id: string }>`
-            INSERT INTO ${sql.table(inboxTable)} (event_id, event_type, tenant_id)
-            VALUES (${event_id}, ${event_type}, ${tenant_id})
-            ON CONFLICT (event_id) DO NOTHING
-            RETURNING event_id`.execute(trx);
-          const log = logger.child({ event_id, event_type, tenant_id, correlation_id });
-          if (inserted.rows.length === 0) {
+          const { event_id, event_type } = item.event.metadata;
+          // Delete, so that a second occurrence within the batch is a duplicate too.
+          if (inserted.delete(event_id)) {
+            fresh.push(item);
+            continue;
+          }
+          outcomes.push(() => {
+            metrics.duplicate(event_type);
+            logOf(item).debug('duplicate event: already in the inbox, skipped');
+          });
+        }
+        for (let i = 0; i < fresh.length;) {
+          const first = fresh[i] as Accepted<DB>;
+          const batchHandler =
+            alone && first.handler !== undefined ? undefined : first.batchHandler;
+          if (batchHandler !== undefined) {
+            let j = i + 1;
+            while (j < fresh.length && (fresh[j] as Accepted<DB>).type === first.type) j++;
+            const run = fresh.slice(i, j);
+            i = j;
+            // A failing run has no single culprit; the fallback finds it.
+            current = run.length === 1 ? first : undefined;
+            const log = logger.child({ event_type: first.type, events: run.length });
+            const ctx: BatchHandlerContext<DB> = {
+              trx,
+              log,
+              afterCommit: (fn) => callbacks.push({ fn, log }),
+            };
+            const started = performance.now();
+            await batchHandler(
+              run.map(({ event, record }) => ({ event, record })),
+              ctx,
+            );
+            const seconds = (performance.now() - started) / 1000 / run.length;
             outcomes.push(() => {
-              metrics.duplicate(event_type);
-              log.debug('duplicate event: already in the inbox, skipped');
+              for (let k = 0; k < run.length; k++) metrics.processed(first.type, seconds);
             });
             continue;
           }
+          i++;
+          current = first;
+          // classify() guarantees a per-event handler where there is no batch handler.
+          const handler = first.handler as EventHandler<EventType, DB>;
+          const log = logOf(first);
           const ctx: HandlerContext<DB> = {
             trx,
-            record: item.record,
+            record: first.record,
             log,
             afterCommit: (fn) => callbacks.push({ fn, log }),
           };
           const started = performance.now();
-          await item.handler(item.event, ctx);
+          await handler(first.event, ctx);
           const seconds = (performance.now() - started) / 1000;
-          outcomes.push(() => metrics.processed(event_type, seconds));
+          outcomes.push(() => metrics.processed(first.type, seconds));
         }
         current = undefined;
       });
@@ -277,7 +361,7 @@ export function createInboxConsumer<DB>(options: InboxConsumerOptions<DB>): Inbo
         await backoff(item.failures);
       }
       try {
-        await applyInTransaction([item]);
+        await applyInTransaction([item], true);
         return undefined;
       } catch (err) {
         if (isOutageError(err)) {
@@ -351,7 +435,7 @@ export function createInboxConsumer<DB>(options: InboxConsumerOptions<DB>): Inbo
     for (const record of batch.records) {
       const outcome = classify(record);
       if (outcome === undefined) continue;
-      if ('handler' in outcome) accepted.push(outcome);
+      if ('event' in outcome) accepted.push(outcome);
       else rejected.push(outcome);
     }
     if (accepted.length > 0) rejected.push(...(await apply(accepted, batch)));

@@ -1,7 +1,7 @@
 /** Low-stock alerts and their history. At most one open alert per (tenant, product). */
 import type { Insertable, Kysely, Selectable } from 'kysely';
 import type { Priority } from '../contract/index.ts';
-import type { AlertChange, AlertStatus, AlertsTable, SalesDB } from './db.ts';
+import type { AlertChange, AlertHistoryTable, AlertStatus, AlertsTable, SalesDB } from './db.ts';
 import { alertNotFound, alertNotOpen } from './errors.ts';
 
 export type Alert = Omit<Selectable<AlertsTable>, 'tenant_id'>;
@@ -82,6 +82,40 @@ export function addAlertHistoryQuery(
   return trx
     .insertInto('alert_history')
     .values({ ...entry, tenant_id: tenantId, alert_id: alertId });
+}
+
+/**
+ * Opens or updates many alerts in one statement (the batch low-stock write). A row whose id
+ * exists (an open alert the batch read locked) only takes the figures, priority and updated_at.
+ */
+export function upsertAlertsQuery(trx: Kysely<SalesDB>, rows: Insertable<AlertsTable>[]) {
+  return trx
+    .insertInto('alerts')
+    .values(rows)
+    .onConflict((oc) =>
+      oc
+        .column('id')
+        .doUpdateSet((eb) => ({
+          product_sku: eb.ref('excluded.product_sku'),
+          product_name: eb.ref('excluded.product_name'),
+          priority: eb.ref('excluded.priority'),
+          current_stock: eb.ref('excluded.current_stock'),
+          reorder_level: eb.ref('excluded.reorder_level'),
+          pending_order_quantity: eb.ref('excluded.pending_order_quantity'),
+          days_of_stock_remaining: eb.ref('excluded.days_of_stock_remaining'),
+          source_event_id: eb.ref('excluded.source_event_id'),
+          updated_at: eb.ref('excluded.updated_at'),
+        }))
+        .where('alerts.tenant_id', '=', (eb) => eb.ref('excluded.tenant_id')),
+    );
+}
+
+/** History rows of many alerts, in the order given (ids follow it). */
+export function addAlertHistoriesQuery(
+  trx: Kysely<SalesDB>,
+  rows: Insertable<AlertHistoryTable>[],
+) {
+  return trx.insertInto('alert_history').values(rows);
 }
 
 export async function addAlertHistory(

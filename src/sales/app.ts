@@ -16,7 +16,12 @@ import type { Database } from '../platform/database.ts';
 import { createHttpServer } from '../platform/http.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { SalesDB } from './db.ts';
-import { createLowStockHandler, SALES_OUTBOX_TABLE } from './handlers/low-stock.ts';
+import {
+  createLowStockBatchHandler,
+  createLowStockHandler,
+  SALES_OUTBOX_TABLE,
+} from './handlers/low-stock.ts';
+import type { LowStockHandlerOptions } from './handlers/low-stock.ts';
 import { handleProductCreated } from './handlers/product-created.ts';
 import { handleStockAdjusted } from './handlers/stock-adjusted.ts';
 import type { NotificationChannel } from './notifications/channel.ts';
@@ -78,19 +83,19 @@ export function buildSalesApp(deps: SalesAppDeps): SalesApp {
     pollIntervalMs: config.outboxPollIntervalMs,
     metrics: createPrometheusRelayMetrics(deps.metrics, { table: SALES_OUTBOX_TABLE }),
   });
+  const lowStockOptions: LowStockHandlerOptions = {
+    salesTopic: config.kafka.salesTopic,
+    outboxChannel: SALES_OUTBOX_CHANNEL,
+    notificationChannels: channels.map((c) => c.name),
+    dispatcher,
+    relay,
+  };
   const router = new EventRouter<SalesDB>()
     .on('inventory.product_created', handleProductCreated)
     .on('inventory.stock_adjusted', handleStockAdjusted)
-    .on(
-      'inventory.low_stock',
-      createLowStockHandler({
-        salesTopic: config.kafka.salesTopic,
-        outboxChannel: SALES_OUTBOX_CHANNEL,
-        notificationChannels: channels.map((c) => c.name),
-        dispatcher,
-        relay,
-      }),
-    );
+    .on('inventory.low_stock', createLowStockHandler(lowStockOptions))
+    // Preferred for runs of low-stock events; the per-event handler serves the one-by-one fallback.
+    .onBatch('inventory.low_stock', createLowStockBatchHandler(lowStockOptions));
   const inbox = createInboxConsumer({
     consumer: deps.consumer,
     router,

@@ -96,6 +96,27 @@ export function upsertForecastQuery(
     );
 }
 
+/** upsertForecastQuery for many products, at most one row each (ON CONFLICT touches a row once). */
+export function upsertForecastsQuery(
+  trx: Kysely<SalesDB>,
+  rows: (StoredForecast & { tenant_id: string })[],
+) {
+  return trx
+    .insertInto('forecasts')
+    .values(rows)
+    .onConflict((oc) =>
+      oc.columns(['tenant_id', 'product_id']).doUpdateSet((eb) => ({
+        expected_daily_demand: eb.ref('excluded.expected_daily_demand'),
+        pending_order_quantity: eb.ref('excluded.pending_order_quantity'),
+        current_stock: eb.ref('excluded.current_stock'),
+        days_of_stock_remaining: eb.ref('excluded.days_of_stock_remaining'),
+        stockout_date: eb.ref('excluded.stockout_date'),
+        source_event_id: eb.ref('excluded.source_event_id'),
+        updated_at: eb.ref('excluded.updated_at'),
+      })),
+    );
+}
+
 export async function getForecast(
   trx: Kysely<SalesDB>,
   tenantId: string,

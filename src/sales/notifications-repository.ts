@@ -49,6 +49,26 @@ export function insertNotificationsQuery(
   );
 }
 
+/** Notifications of several tenants and times in one statement (the batch low-stock write). */
+export function insertNotificationRowsQuery(
+  trx: Kysely<SalesDB>,
+  rows: { tenantId: string; at: Date; n: NewNotification }[],
+) {
+  return trx.insertInto('notifications').values(
+    rows.map(({ tenantId, at, n }) => ({
+      id: randomUUID(),
+      tenant_id: tenantId,
+      alert_id: n.alertId,
+      channel: n.channel,
+      priority: n.priority,
+      message: n.message,
+      status: 'pending' as const,
+      next_attempt_at: at,
+      created_at: at,
+    })),
+  );
+}
+
 /**
  * Claims up to `limit` due notifications: counts the attempt and pushes `next_attempt_at` to
  * `leaseUntil`, so another dispatcher skips them meanwhile and a crash mid-send retries later.

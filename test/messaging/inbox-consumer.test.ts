@@ -654,3 +654,135 @@ test('start() twice is refused', async (t) => {
   );
   await inbox.stop();
 });
+
+function createdEvent(productId: string): EventOf<'inventory.product_created'> {
+  return createEvent(
+    EVENT_TYPES.productCreated,
+    {
+      product_id: productId,
+      product_sku: `SKU-${productId}`,
+      product_name: `Product ${productId}`,
+      category: 'c',
+      unit_price: 1,
+      quantity_on_hand: 5,
+      reorder_level: 1,
+      reorder_quantity: 1,
+      location: 'A',
+    },
+    { tenantId: 'tenant-1', sourceService: 'inventory-service' },
+  );
+}
+
+test('a batch handler gets each run of its type in one call, in offset order; other types one by one', async (t) => {
+  const h = await harness(t);
+  const calls: string[][] = [];
+  const offsets: bigint[] = [];
+  const afterCommits: number[] = [];
+  h.router.onBatch(EVENT_TYPES.lowStock, async (items, ctx) => {
+    calls.push(items.map(({ event }) => event.metadata.event_id));
+    for (const { event, record } of items) {
+      offsets.push(BigInt(record.offset));
+      await applyEffect(ctx.trx, event.metadata.event_id);
+    }
+    ctx.afterCommit(() => void afterCommits.push(items.length));
+  });
+  h.router.on(EVENT_TYPES.productCreated, async (event, ctx) => {
+    calls.push([`created:${event.metadata.event_id}`]);
+    await applyEffect(ctx.trx, event.metadata.event_id);
+  });
+  const first = ['P1', 'P2', 'P3'].map((p) => lowStock(p));
+  const created = createdEvent('P9');
+  const second = ['P4', 'P5'].map((p) => lowStock(p));
+  await h.send([
+    ...first.map((e) => recordOf(h.topic, e)),
+    { topic: h.topic, key: 'P9', value: encodeEvent(created), headers: kafkaHeadersFor(created) },
+    ...second.map((e) => recordOf(h.topic, e)),
+  ]);
+  const inbox = await h.start();
+  await waitUntil('all six events', async () => (await h.effects()).size === 6);
+  await inbox.stop();
+
+  const ids = (events: EventOf<'inventory.low_stock'>[]) => events.map((e) => e.metadata.event_id);
+  assert.deepEqual(calls.flat(), [
+    ...ids(first),
+    `created:${created.metadata.event_id}`,
+    ...ids(second),
+  ]);
+  assert.deepEqual(
+    offsets,
+    offsets.toSorted((a, b) => (a < b ? -1 : 1)),
+  );
+  assert.deepEqual([...(await h.effects()).values()], [1, 1, 1, 1, 1, 1]);
+  assert.equal(h.calls.processed.length, 6);
+  if (h.calls.batches.length === 1) {
+    assert.deepEqual(calls, [ids(first), [`created:${created.metadata.event_id}`], ids(second)]);
+    assert.deepEqual(afterCommits, [3, 2]);
+  }
+});
+
+test('with a batch handler, duplicates within a batch and across batches have one effect', async (t) => {
+  const h = await harness(t);
+  const delivered: string[] = [];
+  h.router.onBatch(EVENT_TYPES.lowStock, async (items, ctx) => {
+    for (const { event } of items) {
+      delivered.push(event.metadata.event_id);
+      await applyEffect(ctx.trx, event.metadata.event_id);
+    }
+  });
+  const a = lowStock('P1');
+  const b = lowStock('P2');
+  const c = lowStock('P3');
+  await h.send([recordOf(h.topic, a), recordOf(h.topic, a), recordOf(h.topic, b)]);
+  const inbox = await h.start();
+  await waitUntil('the first events', async () => (await h.effects()).size === 2);
+  await h.send([recordOf(h.topic, b), recordOf(h.topic, a), recordOf(h.topic, c)]);
+  await waitUntil('the third event', async () => (await h.effects()).has(c.metadata.event_id));
+  await waitUntil('the duplicates counted', () => h.calls.duplicate.length === 3);
+  await inbox.stop();
+
+  assert.deepEqual(
+    delivered,
+    [a, b, c].map((e) => e.metadata.event_id),
+  );
+  assert.deepEqual([...(await h.effects()).values()], [1, 1, 1]);
+  assert.equal(h.calls.processed.length, 3);
+  const { rows } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM inbox`.execute(
+    h.database.db,
+  );
+  assert.equal(rows[0]!.n, 3);
+});
+
+test('a failing batch handler falls back to one event at a time: only the bad one is dead-lettered', async (t) => {
+  const h = await harness(t);
+  const events = ['P1', 'P2', 'P3', 'P4', 'P5'].map((p) => lowStock(p));
+  const culprit = events[2]!;
+  const sizes: number[] = [];
+  h.router.onBatch(EVENT_TYPES.lowStock, async (items, ctx) => {
+    sizes.push(items.length);
+    for (const { event } of items) {
+      await applyEffect(ctx.trx, event.metadata.event_id);
+      if (event.metadata.event_id === culprit.metadata.event_id) {
+        throw new AppError('ERP_TEST_REJECTED', `product ${event.payload.product_id} refused`);
+      }
+    }
+  });
+  await h.send(events.map((e) => recordOf(h.topic, e)));
+  const inbox = await h.start();
+  await waitUntil('the dead letter', () => h.calls.deadLettered.length === 1);
+  await waitUntil('the others', () => h.calls.processed.length === 4);
+  await inbox.stop();
+
+  const effects = await h.effects();
+  for (const event of events) {
+    const id = event.metadata.event_id;
+    assert.equal(effects.get(id), event === culprit ? undefined : 1, id);
+  }
+  const [letter] = await h.readDeadLetters(1);
+  assert.equal(letter!.headers['dlq.error.code'], 'ERP_TEST_REJECTED');
+  assert.equal(letter!.headers.event_id, culprit.metadata.event_id);
+  assert.deepEqual(h.calls.deadLettered, ['ERP_TEST_REJECTED']);
+  if (h.calls.batches.length === 1) {
+    // The run of five failed; then each event alone, as a one-element run.
+    assert.deepEqual(sizes, [5, 1, 1, 1, 1, 1]);
+  }
+});

@@ -58,3 +58,29 @@ test('handlers are typed by the contract', () => {
   });
   assert.equal(router.types().length, 2);
 });
+
+test('onBatch() registers one batch handler per type, beside or instead of on()', () => {
+  const router = new EventRouter<unknown>();
+  const batch = async () => {};
+  const single = async () => {};
+  router.onBatch(EVENT_TYPES.lowStock, batch).on(EVENT_TYPES.lowStock, single);
+  router.onBatch(EVENT_TYPES.stockAdjusted, (items) => {
+    const change: number | undefined = items[0]?.event.payload.quantity_change;
+    void change;
+    return Promise.resolve();
+  });
+  assert.equal(router.batchHandlerFor(EVENT_TYPES.lowStock), batch);
+  assert.equal(router.handlerFor(EVENT_TYPES.lowStock), single);
+  assert.equal(router.handlerFor(EVENT_TYPES.stockAdjusted), undefined);
+  assert.equal(router.batchHandlerFor(EVENT_TYPES.productCreated), undefined);
+  assert.deepEqual(router.types(), [EVENT_TYPES.lowStock, EVENT_TYPES.stockAdjusted]);
+  assert.throws(
+    () => router.onBatch(EVENT_TYPES.lowStock, async () => {}),
+    isCode('ERP_MSG_DUPLICATE_HANDLER'),
+  );
+  assert.throws(
+    () => router.onBatch('inventory.no_such_event' as EventType, async () => {}),
+    isCode('ERP_MSG_UNKNOWN_EVENT_TYPE'),
+  );
+  assert.equal(router.batchHandlerFor(EVENT_TYPES.lowStock), batch);
+});

@@ -3,7 +3,10 @@ import { test } from 'node:test';
 import { decodeEnvelope, decodeEvent } from '../../../src/contract/index.ts';
 import type { SalesDB } from '../../../src/sales/db.ts';
 import { getForecast } from '../../../src/sales/forecasts-repository.ts';
-import { createLowStockHandler } from '../../../src/sales/handlers/low-stock.ts';
+import {
+  createLowStockBatchHandler,
+  createLowStockHandler,
+} from '../../../src/sales/handlers/low-stock.ts';
 import type { LowStockHandlerOptions } from '../../../src/sales/handlers/low-stock.ts';
 import { createOrder } from '../../../src/sales/orders-repository.ts';
 import { recordOutflow } from '../../../src/sales/forecasts-repository.ts';
@@ -290,4 +293,121 @@ test('a failure rolls back the alert, forecast, notifications and outbox togethe
   assert.deepEqual(await s.notifications('tenant-a'), []);
   assert.deepEqual(await s.outbox(), []);
   assert.equal(await getForecast(s.database.db, 'tenant-a', 'PRD-1'), undefined);
+});
+
+/** Every row the low-stock path writes, with the random ids replaced by stable names. */
+async function lowStockRows(s: Awaited<ReturnType<typeof setup>>) {
+  const db = s.database.db;
+  const alerts = await db
+    .selectFrom('alerts')
+    .selectAll()
+    .orderBy('tenant_id')
+    .orderBy('product_id')
+    .orderBy('opened_at')
+    .execute();
+  const names = new Map(alerts.map((a, i) => [a.id, `alert-${i}`]));
+  const name = (id: string) => names.get(id) ?? id;
+  const history = await db
+    .selectFrom('alert_history')
+    .select(['alert_id', 'tenant_id', 'change', 'priority', 'event_id', 'at'])
+    .orderBy('id')
+    .execute();
+  const notifications = await db
+    .selectFrom('notifications')
+    .selectAll()
+    .orderBy('created_at')
+    .orderBy('alert_id')
+    .orderBy('channel')
+    .execute();
+  const forecasts = await db
+    .selectFrom('forecasts')
+    .selectAll()
+    .orderBy('tenant_id')
+    .orderBy('product_id')
+    .execute();
+  const outbox = await s.outbox();
+  return {
+    alerts: alerts.map((a) => ({ ...a, id: name(a.id) })),
+    history: history.map((h) => ({ ...h, alert_id: name(h.alert_id) })),
+    notifications: notifications
+      .map(({ id: _id, ...n }) => ({ ...n, alert_id: name(n.alert_id) }))
+      .toSorted((a, b) =>
+        `${a.alert_id}${a.channel}${a.message}`.localeCompare(
+          `${b.alert_id}${b.channel}${b.message}`,
+        ),
+      ),
+    forecasts,
+    outbox: outbox.map(({ position: _p, transaction_id: _x, event_id: _e, envelope, ...row }) => {
+      const decoded = decodeEvent(decodeEnvelope(JSON.stringify(envelope)));
+      assert.ok(decoded.known && decoded.type === 'sales.low_stock_alert_raised');
+      const { event_id: _id, ...metadata } = decoded.event.metadata;
+      return {
+        ...row,
+        headers: { ...row.headers, event_id: undefined },
+        metadata,
+        payload: { ...decoded.event.payload, alert_id: name(decoded.event.payload.alert_id) },
+      };
+    }),
+  };
+}
+
+test('the batch handler writes exactly what the per-event handler writes for the same events', async (t) => {
+  const perEvent = await setup(t);
+  const batched = await setup(t);
+  const batch = createLowStockBatchHandler({
+    salesTopic: 'sales-events-test',
+    outboxChannel: 'sales_outbox_test',
+    notificationChannels: ['log', 'webhook'],
+    dispatcher: { kick: () => batched.kicks.push('kick') },
+    now: () => NOW,
+  });
+  // An alert opened before the run, orders and outflows: the same in both databases.
+  const before = lowStockEvent('tenant-a', { product_id: 'PRD-3', current_stock: 9 });
+  for (const s of [perEvent, batched]) {
+    await inTransaction(s.database, (ctx) => s.handler(before, ctx));
+    await s.order('tenant-a', 'PRD-1', 9);
+    await s.order('tenant-a', 'PRD-3', 20);
+    await s.database.db.transaction().execute(async (trx) => {
+      await recordOutflow(trx, 'tenant-a', 'PRD-1', 30, new Date(NOW.getTime() - 10 * DAY_MS));
+      await recordOutflow(trx, 'tenant-b', 'PRD-2', 5, new Date(NOW.getTime() - 2 * DAY_MS));
+    });
+  }
+  const run = [
+    // Opened medium (9 pending > 8 in stock: high), then escalated, then an update.
+    lowStockEvent('tenant-a', { product_id: 'PRD-1', current_stock: 12, reorder_level: 10 }),
+    lowStockEvent('tenant-b', { product_id: 'PRD-2', current_stock: 4, reorder_level: 10 }),
+    lowStockEvent('tenant-a', { product_id: 'PRD-1', current_stock: 8, reorder_level: 10 }),
+    lowStockEvent('tenant-a', { product_id: 'PRD-3', current_stock: 5, reorder_level: 10 }),
+    lowStockEvent('tenant-a', { product_id: 'PRD-1', current_stock: 0, reorder_level: 10 }),
+    lowStockEvent('tenant-a', { product_id: 'PRD-1', current_stock: 7, reorder_level: 10 }),
+    lowStockEvent('tenant-b', {
+      product_id: 'PRD-2',
+      current_stock: 9,
+      reorder_level: 10,
+      days_of_stock_remaining: 2,
+    }),
+    lowStockEvent('tenant-b', { product_id: 'PRD-9', current_stock: 3, reorder_level: 10 }),
+  ];
+  await inTransaction(perEvent.database, async (ctx) => {
+    for (const event of run) await perEvent.handler(event, ctx);
+  });
+  const callbacks = await inTransaction(batched.database, (ctx) =>
+    batch(
+      run.map((event) => ({ event })),
+      ctx,
+    ),
+  );
+
+  const expected = await lowStockRows(perEvent);
+  const actual = await lowStockRows(batched);
+  assert.deepEqual(actual, expected);
+  // The sequence really exercised the cases: opened, escalated and updated within the run.
+  assert.deepEqual(
+    new Set(expected.history.map((h) => h.change)),
+    new Set(['opened', 'escalated', 'updated']),
+  );
+  assert.ok(expected.notifications.length > 0);
+  assert.equal(expected.outbox.length, actual.outbox.length);
+  // One dispatcher kick for the run, however many events notified.
+  assert.equal(callbacks.length, 1);
 });
