@@ -18,8 +18,10 @@ test('docs/errors.md lists every ERP_ code in src/ and scripts/', () => {
   for (const file of [...sources('src'), ...sources('scripts')]) {
     const text = readFileSync(file, 'utf8');
     for (const m of text.matchAll(/'(ERP_[A-Z_]+)'/g)) codes.add(m[1]!);
-    // scripts/kafka.ts builds its codes as `ERP_KAFKA_${code}`.
-    for (const m of text.matchAll(/kafkaError\(\s*'([A-Z_]+)'/g)) codes.add(`ERP_KAFKA_${m[1]!}`);
+    // scripts/kafka.ts and scripts/cluster.ts build their codes as `ERP_KAFKA_${code}`.
+    for (const m of text.matchAll(/(?:kafkaError|clusterError)\(\s*'([A-Z_]+)'/g)) {
+      codes.add(`ERP_KAFKA_${m[1]!}`);
+    }
   }
   assert.ok(codes.size > 40, `found only ${codes.size} codes: the scan is broken`);
   const missing = [...codes].filter((c) => !documented.includes(`\`${c}\``)).sort();
