@@ -44,7 +44,7 @@ export function buildBenchSales(
 ): BenchSales {
   const conn = { clientId: 'bench-sales', bootstrapServers: config.kafka.bootstrapServers };
   const producer = createProducer(conn);
-  // The consumer settings of src/sales/main.ts: the library defaults.
+  // The consumer settings of src/sales/main.ts: partitions in parallel on PostgreSQL, one at a time on PGlite.
   const consumer = createConsumer(conn, {
     groupId: config.kafka.consumerGroup,
     topics: [config.kafka.inventoryTopic],

@@ -47,7 +47,7 @@ export async function runSalesConsumer(ctx: BenchContext): Promise<void> {
     `setup: N=${n.toLocaleString('en-US')} inventory.low_stock records (value avg ${avgValue} B, key product_id)` +
       ` over 1,000 products / 10 tenants, produced first into a fresh 3-partition topic;` +
       ` then only the Sales app (src/sales/main.ts wiring: consumer defaults maxBatchSize 500,` +
-      ` 1 batch at a time, one transaction per batch with the inbox) on a fresh group and database;` +
+      ` batches of partitions in parallel on PostgreSQL, one at a time on PGlite, one transaction per batch with the inbox, low-stock runs set-based) on a fresh group and database;` +
       ` the relay and notification dispatcher run too (alerts append sales events, HIGH/CRITICAL notify).` +
       ` Timed until the inbox holds N rows, or stopped at ${capSeconds} s after start;` +
       ` events/s counted from the first committed batch (group join and that batch excluded), the rate from app.start() is printed too.`,
