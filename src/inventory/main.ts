@@ -25,6 +25,7 @@ await runService({
     const database = await openDatabase<InventoryDB>({
       ...(config.inventory.databaseUrl === undefined ? {} : { url: config.inventory.databaseUrl }),
       dataDir: join(config.dataDir, 'inventory', 'pglite'),
+      poolSize: config.databasePoolSize,
     });
     await migrate(database, MIGRATIONS);
     const conn = kafkaConnectionFrom(config.kafka, 'inventory');

@@ -62,6 +62,7 @@ const envSchema = z.object({
   INVENTORY_DATABASE_URL: optionalString,
   SALES_DATABASE_URL: optionalString,
   DATA_DIR: z.string().trim().min(1).default('.data'),
+  DATABASE_POOL_SIZE: positiveInt.default(20),
   LOG_LEVEL: z
     .string()
     .trim()
@@ -101,6 +102,8 @@ export interface Config {
   inventory: { port: number; databaseUrl?: string };
   sales: { port: number; databaseUrl?: string; webhookUrl?: string };
   dataDir: string;
+  /** PostgreSQL connections per service: bounds how many commands commit at once. */
+  databasePoolSize: number;
   logLevel: Env['LOG_LEVEL'];
   shutdownTimeoutMs: number;
   outboxPollIntervalMs: number;
@@ -163,6 +166,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     inventory,
     sales,
     dataDir: e.DATA_DIR,
+    databasePoolSize: e.DATABASE_POOL_SIZE,
     logLevel: e.LOG_LEVEL,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     outboxPollIntervalMs: e.OUTBOX_POLL_INTERVAL_MS,

@@ -27,6 +27,7 @@ await runService({
     const database = await openDatabase<SalesDB>({
       ...(config.sales.databaseUrl === undefined ? {} : { url: config.sales.databaseUrl }),
       dataDir: join(config.dataDir, 'sales', 'pglite'),
+      poolSize: config.databasePoolSize,
     });
     await migrate(database, MIGRATIONS);
     const conn = kafkaConnectionFrom(config.kafka, 'sales');
@@ -61,7 +62,7 @@ await runService({
         ),
       // On PostgreSQL each partition's batch gets a transaction on a pooled connection of its own
       // (partitions share no product, and the alert row lock covers a rebalance overlap); the
-      // pool's 10 connections leave room for the relay, the dispatcher and HTTP at the default 3
+      // pool (DATABASE_POOL_SIZE, 20) leaves room for the relay, the dispatcher and HTTP at the default 3
       // partitions. PGlite is one connection that runs one transaction at a time: a second batch
       // would only wait for it, so one at a time there.
       maxConcurrentBatches: database.kind === 'postgres' ? config.kafka.topicPartitions : 1,

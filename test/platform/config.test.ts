@@ -13,6 +13,7 @@ test("the design document's variables and defaults", () => {
   assert.equal(c.inventory.port, 3001);
   assert.equal(c.sales.port, 3002);
   assert.equal(c.kafka.topicPartitions, 3);
+  assert.equal(c.databasePoolSize, 20);
 });
 
 test('values are parsed the way the document writes them', () => {
