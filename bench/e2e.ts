@@ -1,20 +1,22 @@
 /**
- * `e2e`: both services in this process on real ports, driven over HTTP. (a) Throughput: a closed
+ * `e2e`: both services on real ports, driven over HTTP: as their own processes on PostgreSQL (as
+ * deployed), in this process on PGlite (in memory, so it cannot be shared with a child). (a) Throughput: a closed
  * loop of C clients posting -1 stock adjustments; every adjustment emits inventory.low_stock
  * (reorder level far above stock), and Sales must catch up. (b) Latency at a fixed open-loop rate:
  * per low-stock event, Sales `alert_history.at` minus Inventory `events.occurred_at`.
  */
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
 import { buildInventoryApp } from '../src/inventory/app.ts';
-import type { InventoryApp } from '../src/inventory/app.ts';
 import type { InventoryDB } from '../src/inventory/db.ts';
 import { createProducer } from '../src/messaging/kafka/index.ts';
 import { createMetricsRegistry } from '../src/platform/metrics.ts';
 import type { SalesDB } from '../src/sales/db.ts';
 import { benchConfig, buildBenchSales, processedCount } from './sales-app.ts';
-import type { BenchSales } from './sales-app.ts';
 import {
   createNamedTopic,
   fmt,
@@ -36,8 +38,8 @@ const RATE_PER_SEC = 100;
 const CATCH_UP_TIMEOUT_MS = 240_000;
 
 interface System {
-  inventory: InventoryApp;
-  sales: BenchSales;
+  /** Low-stock (or other) events Sales has processed so far. */
+  processed(eventType: string): Promise<number>;
   inventoryDb: BenchDatabase<InventoryDB>;
   salesDb: BenchDatabase<SalesDB>;
   inventoryUrl: string;
@@ -82,7 +84,7 @@ export async function runE2e(ctx: BenchContext): Promise<void> {
       for (let rep = 1; rep <= ctx.reps; rep++) {
         const products = await createProducts(system, PRODUCTS_PER_RUN);
         await caughtUp(system, 'inventory.product_created');
-        const before = await processedCount(system.sales.metrics, 'inventory.low_stock');
+        const before = await system.processed('inventory.low_stock');
         const { results, elapsed } = await closedLoop(system, products, CONCURRENCY, seconds);
         const loadEnd = performance.now();
         const ok = results.filter((r) => r.status === 201);
@@ -91,9 +93,7 @@ export async function runE2e(ctx: BenchContext): Promise<void> {
           throw new Error(`${ok.length - lowStock} adjustments without low_stock`);
         await waitFor(
           'Sales caught up',
-          async () =>
-            (await processedCount(system.sales.metrics, 'inventory.low_stock')) >=
-            before + lowStock,
+          async () => (await system.processed('inventory.low_stock')) >= before + lowStock,
           CATCH_UP_TIMEOUT_MS,
         );
         const behind = (performance.now() - loadEnd) / 1000;
@@ -134,7 +134,7 @@ export async function runE2e(ctx: BenchContext): Promise<void> {
       for (let rep = 1; rep <= ctx.reps; rep++) {
         const products = await createProducts(system, PRODUCTS_PER_RUN);
         await caughtUp(system, 'inventory.product_created');
-        const before = await processedCount(system.sales.metrics, 'inventory.low_stock');
+        const before = await system.processed('inventory.low_stock');
         const { results, lateStarts, sendSeconds } = await openLoop(
           system,
           products,
@@ -144,9 +144,7 @@ export async function runE2e(ctx: BenchContext): Promise<void> {
         const ids = results.flatMap((r) => (r.lowStockId === undefined ? [] : [r.lowStockId]));
         await waitFor(
           'Sales caught up',
-          async () =>
-            (await processedCount(system.sales.metrics, 'inventory.low_stock')) >=
-            before + ids.length,
+          async () => (await system.processed('inventory.low_stock')) >= before + ids.length,
           CATCH_UP_TIMEOUT_MS,
         );
         const latencies = await eventLatencies(system, ids);
@@ -197,6 +195,114 @@ export async function runE2e(ctx: BenchContext): Promise<void> {
 }
 
 async function startSystem(ctx: BenchContext, engine: Engine): Promise<System> {
+  return engine === 'postgres' ? startProcesses(ctx) : startInProcess(ctx, engine);
+}
+
+/**
+ * PostgreSQL: each service as its own process (src/<service>/main.ts, as deployed), so that the two
+ * services and this load generator do not share one event loop.
+ */
+async function startProcesses(ctx: BenchContext): Promise<System> {
+  const inventoryTopic = uniqueName('bench-e2e-inventory-events');
+  const salesTopic = uniqueName('bench-e2e-sales-events');
+  await createNamedTopic(ctx, inventoryTopic, 3);
+  // Three partitions: Sales declares its dead-letter topic like the others and refuses a mismatch.
+  await createNamedTopic(ctx, `${inventoryTopic}.dlq`, 3);
+  await createNamedTopic(ctx, salesTopic, 3);
+  const inventoryDb = await openBenchDatabase<InventoryDB>(
+    'postgres',
+    'inventory',
+    ctx.postgresUrl,
+  );
+  const salesDb = await openBenchDatabase<SalesDB>('postgres', 'sales', ctx.postgresUrl);
+  const withSchema = (schema: string | undefined) =>
+    `${ctx.postgresUrl}${ctx.postgresUrl.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema ?? 'public'}`)}`;
+  const [inventoryPort, salesPort] = [await freePort(), await freePort()];
+  const env = {
+    ...process.env,
+    KAFKA_BOOTSTRAP_SERVERS: ctx.conn.bootstrapServers.join(','),
+    KAFKA_INVENTORY_TOPIC: inventoryTopic,
+    KAFKA_SALES_TOPIC: salesTopic,
+    KAFKA_CONSUMER_GROUP: uniqueName('bench-e2e-group'),
+    INVENTORY_DATABASE_URL: withSchema(inventoryDb.schema),
+    SALES_DATABASE_URL: withSchema(salesDb.schema),
+    INVENTORY_PORT: String(inventoryPort),
+    SALES_PORT: String(salesPort),
+    LOG_LEVEL: 'warn',
+  };
+  const children = ['inventory', 'sales'].map((name) =>
+    spawn(process.execPath, [`src/${name}/main.ts`], {
+      env,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    }),
+  );
+  const inventoryUrl = `http://127.0.0.1:${inventoryPort}`;
+  const salesUrl = `http://127.0.0.1:${salesPort}`;
+  const stopChildren = () =>
+    Promise.all(
+      children.map(
+        (c) =>
+          new Promise((resolve) => {
+            if (c.exitCode !== null || c.signalCode !== null) return resolve(null);
+            c.once('exit', resolve);
+            c.kill('SIGTERM');
+          }),
+      ),
+    );
+  try {
+    for (const url of [inventoryUrl, salesUrl]) {
+      await waitFor(
+        `${url} ready`,
+        async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.ok === true,
+        60_000,
+      );
+    }
+  } catch (err) {
+    await stopChildren();
+    await Promise.all([inventoryDb.close(), salesDb.close()]);
+    throw err;
+  }
+  say(
+    `  postgres: Inventory and Sales as processes (src/<service>/main.ts), on PostgreSQL schemas ${inventoryDb.schema} and ${salesDb.schema}`,
+  );
+  return {
+    processed: (eventType) => scrapeProcessed(salesUrl, eventType),
+    inventoryDb,
+    salesDb,
+    inventoryUrl,
+    productsCreated: 0,
+    async close() {
+      await stopChildren();
+      await inventoryDb.close();
+      await salesDb.close();
+    },
+  };
+}
+
+async function scrapeProcessed(salesUrl: string, eventType: string): Promise<number> {
+  const text = await (await fetch(`${salesUrl}/metrics`)).text();
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (
+      line.startsWith('erp_consumer_events_total{') &&
+      line.includes(`event_type="${eventType}"`) &&
+      line.includes('outcome="processed"')
+    ) {
+      total += Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+  }
+  return total;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function startInProcess(ctx: BenchContext, engine: Engine): Promise<System> {
   const inventoryTopic = uniqueName('bench-e2e-inventory-events');
   const salesTopic = uniqueName('bench-e2e-sales-events');
   await createNamedTopic(ctx, inventoryTopic, 3);
@@ -227,8 +333,7 @@ async function startSystem(ctx: BenchContext, engine: Engine): Promise<System> {
   await sales.app.http.listen({ host: '127.0.0.1', port: 0 });
   say(`  ${engine}: Inventory on ${inventoryDb.where}, Sales on ${salesDb.where}`);
   return {
-    inventory,
-    sales,
+    processed: (eventType) => processedCount(sales.metrics, eventType),
     inventoryDb,
     salesDb,
     inventoryUrl: address,
@@ -283,7 +388,7 @@ async function caughtUp(system: System, eventType: string): Promise<void> {
   const expected = system.productsCreated;
   await waitFor(
     `Sales applied ${expected} ${eventType}`,
-    async () => (await processedCount(system.sales.metrics, eventType)) >= expected,
+    async () => (await system.processed(eventType)) >= expected,
     CATCH_UP_TIMEOUT_MS,
   );
 }

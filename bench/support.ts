@@ -109,6 +109,8 @@ export interface BenchDatabase<DB> {
   database: Database<DB>;
   /** Where the data lives, for the printed setup. */
   where: string;
+  /** PostgreSQL only: the schema, so that a service process can be pointed at it. */
+  schema?: string;
   close(): Promise<void>;
 }
 
@@ -138,6 +140,7 @@ export async function openBenchDatabase<DB>(
   return {
     database,
     where: `PostgreSQL schema ${schema}`,
+    schema,
     async close() {
       await database.close();
       const admin = new pg.Client({ connectionString: postgresUrl });
