@@ -160,8 +160,3 @@ function evolveCreated(p: ProductCreatedPayload, tenantId: string): ProductState
     version: 1,
   };
 }
-
-/** The stream version after appending `events` to a stream at `version`: low-stock events count too. */
-export function versionAfter(version: number, events: readonly DecidedEvent[]): number {
-  return version + events.length;
-}

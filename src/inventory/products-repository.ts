@@ -3,24 +3,18 @@ import type { Kysely, Selectable } from 'kysely';
 import type { InventoryDB, ProductsTable } from './db.ts';
 import type { ProductState } from './product.ts';
 
-/**
- * The current state of a product. With `forUpdate`, concurrent writers of the same product queue
- * on the row instead of all deciding on the same version and all but one failing the
- * expected-version check (which stays as the guarantee).
- */
+/** The current state of a product (commands lock and read it in unit-of-work.ts). */
 export async function findProduct(
   db: Kysely<InventoryDB>,
   tenantId: string,
   productId: string,
-  options: { forUpdate?: boolean } = {},
 ): Promise<ProductState | null> {
-  let query = db
+  const row = await db
     .selectFrom('products')
     .selectAll()
     .where('tenant_id', '=', tenantId)
-    .where('id', '=', productId);
-  if (options.forUpdate === true) query = query.forUpdate();
-  const row = await query.executeTakeFirst();
+    .where('id', '=', productId)
+    .executeTakeFirst();
   return row === undefined ? null : toProductState(row);
 }
 
