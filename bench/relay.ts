@@ -96,7 +96,7 @@ export async function runRelay(ctx: BenchContext): Promise<void> {
           await bench.database.db
             .transaction()
             .execute((trx) =>
-              appendToOutbox(trx, 'outbox', 'bench_relay', all.slice(i, i + ROWS_PER_TRANSACTION)),
+              appendToOutbox(trx, 'outbox', all.slice(i, i + ROWS_PER_TRANSACTION)),
             );
         }
         fills.push(n / ((performance.now() - fillStart) / 1000));

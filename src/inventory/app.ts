@@ -7,6 +7,7 @@ import type { Registry } from 'prom-client';
 import type { EventProducer } from '../messaging/kafka/index.ts';
 import { createOutboxRelay, createPrometheusRelayMetrics } from '../messaging/outbox-relay.ts';
 import type { OutboxRelay } from '../messaging/outbox-relay.ts';
+import { createOutboxSignal } from '../messaging/outbox-signal.ts';
 import type { Config } from '../platform/config.ts';
 import type { Database } from '../platform/database.ts';
 import { createHttpServer } from '../platform/http.ts';
@@ -16,7 +17,7 @@ import type { CommandHandler } from './commands.ts';
 import type { InventoryDB } from './db.ts';
 import { registerInventoryRoutes } from './routes.ts';
 
-/** The NOTIFY channel that wakes the relay when events commit. */
+/** The NOTIFY channel that wakes a relay in another process when events commit. */
 export const INVENTORY_OUTBOX_CHANNEL = 'inventory_outbox';
 
 export interface InventoryAppDeps {
@@ -41,11 +42,6 @@ export interface InventoryApp {
 
 export function buildInventoryApp(deps: InventoryAppDeps): InventoryApp {
   const { config, database, logger } = deps;
-  const commands = createCommandHandler({
-    database,
-    topic: config.kafka.inventoryTopic,
-    channel: INVENTORY_OUTBOX_CHANNEL,
-  });
   const relay = createOutboxRelay({
     database,
     table: 'events',
@@ -55,9 +51,16 @@ export function buildInventoryApp(deps: InventoryAppDeps): InventoryApp {
     pollIntervalMs: config.outboxPollIntervalMs,
     metrics: createPrometheusRelayMetrics(deps.metrics, { table: 'events' }),
   });
+  const outbox = createOutboxSignal({
+    database,
+    channel: INVENTORY_OUTBOX_CHANNEL,
+    relay,
+    logger: logger.child({ component: 'outbox-signal' }),
+  });
+  const commands = createCommandHandler({ database, topic: config.kafka.inventoryTopic, outbox });
   let ready = false;
   const server = createHttpServer({ logger, metrics: deps.metrics, isReady: () => ready });
-  registerInventoryRoutes(server.app, { database, commands, onCommitted: () => relay.wake() });
+  registerInventoryRoutes(server.app, { database, commands });
 
   return {
     http: server.app,
@@ -74,6 +77,7 @@ export function buildInventoryApp(deps: InventoryAppDeps): InventoryApp {
       // before the relay's final pass, so that pass publishes everything that committed.
       await server.app.close();
       await relay.stop();
+      await outbox.close();
     },
   };
 }

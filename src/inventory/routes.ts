@@ -13,13 +13,10 @@ import { createProductBody, listQuery, productParams, stockAdjustmentBody } from
 export interface InventoryRouteDeps {
   database: Database<InventoryDB>;
   commands: CommandHandler;
-  /** Called after a command committed, so the relay publishes without waiting for its poll. */
-  onCommitted?: () => void;
 }
 
 export function registerInventoryRoutes(app: FastifyInstance, deps: InventoryRouteDeps): void {
   const db = deps.database.db;
-  const committed = deps.onCommitted ?? (() => {});
 
   app.post('/api/v1/products', async (request, reply) => {
     const tenantId = tenantOf(request);
@@ -37,7 +34,6 @@ export function registerInventoryRoutes(app: FastifyInstance, deps: InventoryRou
       },
       { tenantId, correlationId: correlationOf(request) },
     );
-    committed();
     return reply
       .code(201)
       .header('location', `/api/v1/products/${result.product.id}`)
@@ -68,7 +64,6 @@ export function registerInventoryRoutes(app: FastifyInstance, deps: InventoryRou
       { quantityChange: body.quantity_change, reason: body.reason },
       { tenantId, correlationId: correlationOf(request) },
     );
-    committed();
     return reply.code(201).send({
       product: productJson(result.product),
       events: result.events.map((e) => ({

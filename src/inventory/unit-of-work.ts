@@ -1,9 +1,11 @@
 /**
- * The two statements of a command besides BEGIN/COMMIT: one read that locks the product and
- * brings its recent outflow, one write that appends the events, updates the read model,
- * records the stock movement and wakes the relay. Each is a single round trip: on this
- * project's 2-core machines a round trip costs ~0.4 ms, and the eight of the naive version
- * capped a transaction at about 3 ms.
+ * The two statements of a command: one read of the product with its recent outflow, one write
+ * that appends the events, updates the read model and records the stock movement. Each is a
+ * single round trip: on this project's 2-core machines a round trip costs ~0.4 ms, and the
+ * eight of the naive version capped a transaction at about 3 ms.
+ *
+ * Both run either on their own (autocommit; the write is one statement, so it is atomic by
+ * itself) or inside a transaction with the row locked (commands.ts decides which).
  */
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
@@ -23,12 +25,16 @@ export interface LoadedProduct {
   firstMovementAt: Date | undefined;
 }
 
-/** Locks the product row (writers of one product queue here) and reads its recent outflow. */
+/**
+ * Reads the product and its recent outflow; with `lock`, also locks the product row (inside a
+ * transaction: writers of one product then queue here instead of conflicting).
+ */
 export async function loadForDecision(
-  trx: Kysely<InventoryDB>,
+  db: Kysely<InventoryDB>,
   tenantId: string,
   productId: string,
   since: Date,
+  lock: boolean,
 ): Promise<LoadedProduct> {
   const result = await sql<Record<string, unknown>>`
     SELECT p.*,
@@ -40,8 +46,8 @@ export async function loadForDecision(
         WHERE m.tenant_id = p.tenant_id AND m.product_id = p.id AND m.occurred_at >= ${since}) AS first_movement_at
     FROM products p
     WHERE p.tenant_id = ${tenantId} AND p.id = ${productId}
-    FOR UPDATE OF p
-  `.execute(trx);
+    ${lock ? sql`FOR UPDATE OF p` : sql``}
+  `.execute(db);
   const row = result.rows[0];
   if (row === undefined) return { state: null, outflow: 0, firstMovementAt: undefined };
   const first = row['first_movement_at'] as Date | string | null;
@@ -56,7 +62,6 @@ export interface Decision {
   tenantId: string;
   productId: string;
   topic: string;
-  channel: string;
   events: readonly AnyEvent[];
   /** The state before (null for a new product) and after the events. */
   before: ProductState | null;
@@ -66,18 +71,21 @@ export interface Decision {
 }
 
 /**
- * Appends the events with the expected stream version, writes the read model (insert for a
- * new product, update guarded by the version otherwise), records the movement and NOTIFYs
- * the relay, in one statement. A concurrent writer surfaces as ERP_INV_VERSION_CONFLICT.
+ * Appends the events with the expected stream version, writes the read model (insert for a new
+ * product, update guarded by the version otherwise) and records the movement, in one statement.
+ * The events and the movement are written only if the read-model write found its row (they read
+ * its RETURNING), so a lost race leaves nothing behind even outside a transaction; it surfaces as
+ * ERP_INV_VERSION_CONFLICT, as does the unique (stream_id, stream_version) constraint.
  */
-export async function commitDecision(trx: Kysely<InventoryDB>, d: Decision): Promise<void> {
+export async function commitDecision(db: Kysely<InventoryDB>, d: Decision): Promise<void> {
   const expectedVersion = d.before?.version ?? 0;
+  // Typed: values selected (not VALUES of an INSERT) get no type from the target column.
   const eventRows = d.events.map(
     (event, i) =>
-      sql`(${d.tenantId}, ${d.productId}, ${expectedVersion + i + 1}, ${event.metadata.event_id},
-           ${event.metadata.event_type}, ${d.topic}, ${messageKeyOf(event)},
+      sql`(${expectedVersion + i + 1}::int, ${event.metadata.event_id}::text,
+           ${event.metadata.event_type}::text, ${messageKeyOf(event)}::text,
            ${JSON.stringify(event)}::json, ${JSON.stringify(kafkaHeadersFor(event))}::jsonb,
-           ${event.metadata.timestamp})`,
+           ${event.metadata.timestamp}::timestamptz)`,
   );
   const p = d.after;
   const product =
@@ -96,20 +104,25 @@ export async function commitDecision(trx: Kysely<InventoryDB>, d: Decision): Pro
     d.movement === null || d.movement.quantityChange === 0
       ? sql`SELECT 1 WHERE false`
       : sql`INSERT INTO stock_movements (tenant_id, product_id, quantity_change, quantity_after, reason, occurred_at)
-            VALUES (${d.tenantId}, ${d.productId}, ${d.movement.quantityChange}, ${p.quantityOnHand},
-              ${d.movement.reason}, ${d.at})
+            SELECT ${d.tenantId}::text, ${d.productId}::text, ${d.movement.quantityChange}::int,
+              ${p.quantityOnHand}::int, ${d.movement.reason}::text, ${d.at}::timestamptz
+            WHERE EXISTS (SELECT 1 FROM product)
             RETURNING 1`;
   let written: number;
   try {
     const result = await sql<{ written: number }>`
-      WITH appended AS (
-        INSERT INTO events (tenant_id, stream_id, stream_version, event_id, event_type, topic,
+      WITH product AS (${product}), appended AS (
+        INSERT INTO events (tenant_id, stream_id, topic, stream_version, event_id, event_type,
           message_key, envelope, headers, occurred_at)
-        VALUES ${sql.join(eventRows)}
+        SELECT ${d.tenantId}::text, ${d.productId}::text, ${d.topic}::text, v.*
+        FROM (VALUES ${sql.join(eventRows)}) AS v(stream_version, event_id, event_type, message_key,
+          envelope, headers, occurred_at)
+        WHERE EXISTS (SELECT 1 FROM product)
+        ORDER BY v.stream_version
         RETURNING 1
-      ), product AS (${product}), movement AS (${movement})
-      SELECT (SELECT count(*) FROM product)::int AS written, pg_notify(${d.channel}, '')
-    `.execute(trx);
+      ), movement AS (${movement})
+      SELECT (SELECT count(*) FROM product)::int AS written
+    `.execute(db);
     written = result.rows[0]?.written ?? 0;
   } catch (err) {
     if (isUniqueViolation(err, 'events_stream_id_stream_version_key')) {

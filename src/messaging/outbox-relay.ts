@@ -34,7 +34,7 @@ export interface OutboxRelayOptions {
   database: Database<any>;
   /** Outbox-shaped table, optionally schema-qualified (`sales.outbox`). Required. */
   table: string;
-  /** NOTIFY channel the writers signal on (see appendToOutbox). Required. */
+  /** NOTIFY channel the writers signal on after commit (see outbox-signal.ts). Required. */
   channel: string;
   /** Owned by the caller: the relay never closes it. Required. */
   producer: EventProducer;
@@ -64,6 +64,8 @@ export interface OutboxRelay {
   stop(): Promise<void>;
   /** A hint that rows were committed. */
   wake(): void;
+  /** Whether this relay holds the table's leadership (publishes) right now. */
+  leads(): boolean;
 }
 
 interface PendingRow {
@@ -323,6 +325,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 
   return {
     wake,
+    leads: holdsLock,
 
     async start() {
       if (started) return;

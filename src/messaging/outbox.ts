@@ -22,14 +22,13 @@ export interface OutboxRow {
 const ROWS_PER_INSERT = 1000;
 
 /**
- * Inserts into a table of the outbox shape (Sales' `outbox`), in the caller's transaction, and
- * NOTIFYs the channel (delivered at commit). Rows get positions in the order given.
+ * Inserts into a table of the outbox shape (Sales' `outbox`), in the caller's transaction. Rows get
+ * positions in the order given. Signal the relay after the commit (outbox-signal.ts).
  */
 export async function appendToOutbox(
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any schema with an outbox-shaped table
   trx: Kysely<any>,
   table: string,
-  channel: string,
   rows: readonly OutboxRow[],
 ): Promise<void> {
   if (rows.length === 0) return;
@@ -46,11 +45,4 @@ export async function appendToOutbox(
       VALUES ${sql.join(values)}
     `.execute(trx);
   }
-  await notifyOutbox(trx, channel);
-}
-
-/** NOTIFY inside the caller's transaction (PostgreSQL delivers it at commit, drops it on rollback). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any schema
-export async function notifyOutbox(trx: Kysely<any>, channel: string): Promise<void> {
-  await sql`SELECT pg_notify(${channel}, '')`.execute(trx);
 }

@@ -10,6 +10,7 @@ import { createInboxConsumer } from '../messaging/inbox-consumer.ts';
 import type { EventConsumer, EventProducer } from '../messaging/kafka/index.ts';
 import { createOutboxRelay, createPrometheusRelayMetrics } from '../messaging/outbox-relay.ts';
 import type { OutboxRelay } from '../messaging/outbox-relay.ts';
+import { createOutboxSignal } from '../messaging/outbox-signal.ts';
 import { EventRouter } from '../messaging/router.ts';
 import type { Config } from '../platform/config.ts';
 import type { Database } from '../platform/database.ts';
@@ -31,7 +32,7 @@ import { createLogChannel } from './notifications/log-channel.ts';
 import { createWebhookChannel } from './notifications/webhook-channel.ts';
 import { registerSalesRoutes } from './routes.ts';
 
-/** The NOTIFY channel that wakes the relay when outbox rows commit. */
+/** The NOTIFY channel that wakes a relay in another process when outbox rows commit. */
 export const SALES_OUTBOX_CHANNEL = 'sales_outbox';
 
 export interface SalesAppDeps {
@@ -83,12 +84,17 @@ export function buildSalesApp(deps: SalesAppDeps): SalesApp {
     pollIntervalMs: config.outboxPollIntervalMs,
     metrics: createPrometheusRelayMetrics(deps.metrics, { table: SALES_OUTBOX_TABLE }),
   });
+  const outbox = createOutboxSignal({
+    database,
+    channel: SALES_OUTBOX_CHANNEL,
+    relay,
+    logger: logger.child({ component: 'outbox-signal' }),
+  });
   const lowStockOptions: LowStockHandlerOptions = {
     salesTopic: config.kafka.salesTopic,
-    outboxChannel: SALES_OUTBOX_CHANNEL,
     notificationChannels: channels.map((c) => c.name),
     dispatcher,
-    relay,
+    outbox,
   };
   const router = new EventRouter<SalesDB>()
     .on('inventory.product_created', handleProductCreated)
@@ -127,6 +133,7 @@ export function buildSalesApp(deps: SalesAppDeps): SalesApp {
       // Consumer first: its last batch may append events and notifications for the others.
       await inbox.stop();
       await relay.stop();
+      await outbox.close();
       await dispatcher.stop();
     },
   };

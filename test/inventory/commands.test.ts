@@ -24,7 +24,6 @@ async function setup(t: Parameters<typeof testDatabase>[0]) {
   const commands = createCommandHandler({
     database,
     topic: 'inventory-events',
-    channel: 'test_outbox',
   });
   return { database, commands, db: database.db };
 }

@@ -10,18 +10,18 @@ import { testDatabase } from '../support/database.ts';
 
 async function setup(t: Parameters<typeof testDatabase>[0]) {
   const database = await testDatabase<InventoryDB>(t, 'inventory');
+  let committed = 0;
   const commands = createCommandHandler({
     database,
     topic: 'inventory-events',
-    channel: 'test_outbox',
+    outbox: { committed: () => void committed++ },
   });
   const server = createHttpServer({
     logger: createLogger('test', 'silent'),
     metrics: createMetricsRegistry('test', false),
     isReady: () => true,
   });
-  let committed = 0;
-  registerInventoryRoutes(server.app, { database, commands, onCommitted: () => committed++ });
+  registerInventoryRoutes(server.app, { database, commands });
   t.after(() => server.app.close());
   return { app: server.app, committed: () => committed };
 }

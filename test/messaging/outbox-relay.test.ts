@@ -11,6 +11,7 @@ import { createConsumer, type IncomingRecord } from '../../src/messaging/kafka/c
 import type { KafkaConnectionOptions } from '../../src/messaging/kafka/options.ts';
 import { createProducer, type ProducerSettings } from '../../src/messaging/kafka/producer.ts';
 import { appendToOutbox, type OutboxRow } from '../../src/messaging/outbox.ts';
+import { createOutboxSignal } from '../../src/messaging/outbox-signal.ts';
 import {
   createOutboxRelay,
   type OutboxRelay,
@@ -85,7 +86,11 @@ async function append(
   channel: string,
   rows: OutboxRow[],
 ): Promise<void> {
-  await database.db.transaction().execute((trx) => appendToOutbox(trx, 'outbox', channel, rows));
+  await database.db.transaction().execute((trx) => appendToOutbox(trx, 'outbox', rows));
+  // What a writer without a relay of its own does after the commit: NOTIFY the channel.
+  const signal = createOutboxSignal({ database, channel, logger: pino({ level: 'silent' }) });
+  signal.committed();
+  await signal.close();
 }
 
 async function unpublished(database: Database<OutboxDB>): Promise<number> {
@@ -175,7 +180,7 @@ test('committed rows are published with key, value and headers intact and marked
   const rolledBack = outboxRow(topic, 'p-1', 2);
   await assert.rejects(
     database.db.transaction().execute(async (trx) => {
-      await appendToOutbox(trx, 'outbox', channel, [rolledBack]);
+      await appendToOutbox(trx, 'outbox', [rolledBack]);
       throw new Error('abort');
     }),
   );
@@ -339,6 +344,21 @@ test('stop() publishes everything committed before it was called', async (t) => 
   assert.equal(await unpublished(database), 0);
   const records = await consume(t, topic, rows.length);
   assert.equal(new Set(records.map((r) => r.headers.event_id)).size, rows.length);
+});
+
+test('a signal from a writer in another process wakes the relay without waiting for its poll', async (t) => {
+  const database = await testDatabase<OutboxDB>(t, 'sales');
+  const topic = await newTopic();
+  const channel = uniqueName('relay').replaceAll('-', '_');
+  const relay = relayFor(t, { database, channel, pollIntervalMs: 60_000 });
+  await relay.start();
+  await waitUntil('leadership', () => relay.leads(), 10_000);
+  // Let the first (empty) cycle end, so that the relay sleeps in its 60 s poll.
+  await sleep(300);
+  await append(database, channel, [outboxRow(topic, 'k', 0)]);
+  // Well before the next poll (60 s): only the NOTIFY can have woken it.
+  await waitUntil('published', async () => (await unpublished(database)) === 0, 10_000);
+  assert.equal((await consume(t, topic, 1)).length, 1);
 });
 
 test('two relays on one table: one leads and publishes, the other stands by and takes over after stop()', async (t) => {

@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Envelope } from '../../src/contract/index.ts';
-import { appendToOutbox, notifyOutbox, type OutboxRow } from '../../src/messaging/outbox.ts';
+import { appendToOutbox, type OutboxRow } from '../../src/messaging/outbox.ts';
 import { testDatabase } from '../support/database.ts';
-import { uniqueName, waitUntil } from '../support/kafka.ts';
 
 /** The columns of the Sales `outbox` table these tests read. */
 interface OutboxDB {
@@ -53,16 +51,10 @@ function row(key: string, seq: number): OutboxRow {
 
 type StoredRow = OutboxDB['outbox'];
 
-test('appendToOutbox stores every column in the given order; the NOTIFY arrives only on commit', async (t) => {
+test('appendToOutbox stores every column in the given order; a rollback leaves nothing', async (t) => {
   const database = await testDatabase<OutboxDB>(t, 'sales');
-  const channel = uniqueName('outbox_test').replaceAll('-', '_');
-  const notified: string[] = [];
-  const unlisten = await database.listen(channel, (payload) => notified.push(payload));
-  t.after(unlisten);
-
   const rows = [row('k1', 0), row('k2', 1), row('k1', 2)];
-  await database.db.transaction().execute((trx) => appendToOutbox(trx, 'outbox', channel, rows));
-  await waitUntil('a notification', () => notified.length === 1, 5000);
+  await database.db.transaction().execute((trx) => appendToOutbox(trx, 'outbox', rows));
 
   const stored = await database.db
     .selectFrom('outbox')
@@ -87,13 +79,11 @@ test('appendToOutbox stores every column in the given order; the NOTIFY arrives 
 
   await assert.rejects(
     database.db.transaction().execute(async (trx) => {
-      await appendToOutbox(trx, 'outbox', channel, [row('k3', 3)]);
+      await appendToOutbox(trx, 'outbox', [row('k3', 3)]);
       throw new Error('roll back');
     }),
     /roll back/,
   );
-  await sleep(200);
-  assert.equal(notified.length, 1, 'a rolled-back transaction notifies no one');
   const count = await database.db
     .selectFrom('outbox')
     .select((eb) => eb.fn.countAll().as('n'))
@@ -104,9 +94,7 @@ test('appendToOutbox stores every column in the given order; the NOTIFY arrives 
 test('appendToOutbox splits large appends into several statements and keeps the order', async (t) => {
   const database = await testDatabase<OutboxDB>(t, 'sales');
   const rows = Array.from({ length: 2500 }, (_, i) => row(`k${i % 7}`, i));
-  await database.db
-    .transaction()
-    .execute((trx) => appendToOutbox(trx, 'outbox', 'outbox_split', rows));
+  await database.db.transaction().execute((trx) => appendToOutbox(trx, 'outbox', rows));
   const stored = (await database.db
     .selectFrom('outbox')
     .select(['event_id', 'position'])
@@ -118,27 +106,12 @@ test('appendToOutbox splits large appends into several statements and keeps the 
   );
 });
 
-test('appendToOutbox with no rows writes and notifies nothing', async (t) => {
+test('appendToOutbox with no rows writes nothing', async (t) => {
   const database = await testDatabase<OutboxDB>(t, 'sales');
-  const channel = 'outbox_empty';
-  const notified: string[] = [];
-  t.after(await database.listen(channel, (p) => notified.push(p)));
-  await database.db.transaction().execute((trx) => appendToOutbox(trx, 'outbox', channel, []));
-  await database.db.transaction().execute((trx) => notifyOutbox(trx, 'outbox_other'));
-  await sleep(200);
-  assert.deepEqual(notified, []);
-});
-
-test('notifyOutbox delivers at commit', async (t) => {
-  const database = await testDatabase<OutboxDB>(t, 'sales');
-  const channel = 'outbox_notify_only';
-  const notified: string[] = [];
-  t.after(await database.listen(channel, (p) => notified.push(p)));
-  await database.db.transaction().execute(async (trx) => {
-    await notifyOutbox(trx, channel);
-    await sleep(100);
-    assert.equal(notified.length, 0, 'nothing before commit');
-  });
-  await waitUntil('the notification', () => notified.length === 1, 5000);
-  assert.deepEqual(notified, ['']);
+  await database.db.transaction().execute((trx) => appendToOutbox(trx, 'outbox', []));
+  const count = await database.db
+    .selectFrom('outbox')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .executeTakeFirstOrThrow();
+  assert.equal(Number(count.n), 0);
 });

@@ -23,7 +23,6 @@ async function setup(t: TestContext) {
   t.after(() => app.close());
   const handler = createLowStockHandler({
     salesTopic: 'sales-events',
-    outboxChannel: 'sales_outbox',
     notificationChannels: ['log'],
     now,
   });

@@ -35,14 +35,12 @@ export const SALES_OUTBOX_TABLE = 'outbox';
 export interface LowStockHandlerOptions {
   /** Topic of sales.* events (KAFKA_SALES_TOPIC). Required. */
   salesTopic: string;
-  /** NOTIFY channel the outbox relay listens on. Required. */
-  outboxChannel: string;
   /** Names of the channels that get a notification for a HIGH or CRITICAL alert. Required. */
   notificationChannels: readonly string[];
   /** Kicked after commit when notifications were written. Default: none (a poller finds them). */
   dispatcher?: { kick(): void };
-  /** Woken after commit when an event was appended. Default: none (the NOTIFY wakes it). */
-  relay?: { wake(): void };
+  /** Told after commit when an event was appended (outbox-signal.ts). Default: none (the relay polls). */
+  outbox?: { committed(): void };
   /** Clock for alert times and the forecast window. Default: () => new Date(). */
   now?: () => Date;
 }
@@ -225,13 +223,13 @@ export function createLowStockHandler(options: LowStockHandlerOptions): LowStock
     );
     const plan = planLowStock(options, event, state, at);
     await writeLowStockOutcome(trx, tenantId, plan.write);
-    const { dispatcher, relay } = options;
+    const { dispatcher, outbox: signal } = options;
     if (plan.write.notifications.length > 0 && dispatcher !== undefined) {
       ctx.afterCommit(() => dispatcher.kick());
     }
     if (plan.outbox !== undefined) {
-      await appendToOutbox(trx, SALES_OUTBOX_TABLE, options.outboxChannel, [plan.outbox]);
-      if (relay !== undefined) ctx.afterCommit(() => relay.wake());
+      await appendToOutbox(trx, SALES_OUTBOX_TABLE, [plan.outbox]);
+      if (signal !== undefined) ctx.afterCommit(() => signal.committed());
     }
     ctx.log.info(plan.log, plan.message);
   };
@@ -271,13 +269,13 @@ export function createLowStockBatchHandler(options: LowStockHandlerOptions): Low
       ctx.log.debug({ event_id: event.metadata.event_id, ...plan.log }, plan.message);
     }
     await writeLowStockOutcomes(trx, writes);
-    const { dispatcher, relay } = options;
+    const { dispatcher, outbox: signal } = options;
     if (dispatcher !== undefined && writes.some((w) => w.notifications.length > 0)) {
       ctx.afterCommit(() => dispatcher.kick());
     }
     if (outbox.length > 0) {
-      await appendToOutbox(trx, SALES_OUTBOX_TABLE, options.outboxChannel, outbox);
-      if (relay !== undefined) ctx.afterCommit(() => relay.wake());
+      await appendToOutbox(trx, SALES_OUTBOX_TABLE, outbox);
+      if (signal !== undefined) ctx.afterCommit(() => signal.committed());
     }
     ctx.log.info(
       { events: events.length, products: products.size, published: outbox.length },

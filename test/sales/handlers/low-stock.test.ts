@@ -23,7 +23,6 @@ async function setup(
   const kicks: string[] = [];
   const handler = createLowStockHandler({
     salesTopic: 'sales-events-test',
-    outboxChannel: 'sales_outbox_test',
     notificationChannels: ['log', 'webhook'],
     dispatcher: { kick: () => kicks.push('kick') },
     now: () => NOW,
@@ -85,7 +84,7 @@ test('opens a medium alert for a product Sales has never seen, from the payload 
   // Medium: no notification, but the alert is news for other services.
   assert.deepEqual(await s.notifications('tenant-a'), []);
   assert.equal((await s.outbox()).length, 1);
-  // Only the relay wake-up would be registered; no relay was given, no dispatcher kick either.
+  // Only the outbox signal would be registered; none was given, no dispatcher kick either.
   assert.equal(callbacks.length, 0);
 });
 
@@ -356,7 +355,6 @@ test('the batch handler writes exactly what the per-event handler writes for the
   const batched = await setup(t);
   const batch = createLowStockBatchHandler({
     salesTopic: 'sales-events-test',
-    outboxChannel: 'sales_outbox_test',
     notificationChannels: ['log', 'webhook'],
     dispatcher: { kick: () => batched.kicks.push('kick') },
     now: () => NOW,

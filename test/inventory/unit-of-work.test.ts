@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { test } from 'node:test';
+import { sql } from 'kysely';
+import type { AnyEvent } from '../../src/contract/index.ts';
+import { createCommandHandler } from '../../src/inventory/commands.ts';
+import type { InventoryDB } from '../../src/inventory/db.ts';
+import { commitDecision } from '../../src/inventory/unit-of-work.ts';
+import type { Decision } from '../../src/inventory/unit-of-work.ts';
+import { isAppError } from '../../src/platform/errors.ts';
+import { testDatabase } from '../support/database.ts';
+
+const laptop = {
+  sku: 'LAP-001',
+  name: 'Laptop Computer',
+  category: 'electronics',
+  unitPrice: 1200,
+  quantityOnHand: 100,
+  reorderLevel: 10,
+  reorderQuantity: 50,
+  location: 'Warehouse A',
+};
+const meta = { tenantId: 'tenant-1' };
+
+/** A writer that decided on `before` and lost the race: same events, fresh ids. */
+function staleDecision(
+  before: Decision['before'],
+  after: Decision['after'],
+  events: readonly AnyEvent[],
+): Decision {
+  return {
+    tenantId: meta.tenantId,
+    productId: after.id,
+    topic: 'inventory-events',
+    events: events.map((e) => ({ ...e, metadata: { ...e.metadata, event_id: randomUUID() } })),
+    before,
+    after,
+    movement: { quantityChange: -1, reason: 'sale' },
+    at: new Date(),
+  };
+}
+
+async function counts(db: InventoryDBHandle) {
+  const events = await db
+    .selectFrom('events')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .executeTakeFirstOrThrow();
+  const movements = await db
+    .selectFrom('stock_movements')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .executeTakeFirstOrThrow();
+  return { events: Number(events.n), movements: Number(movements.n) };
+}
+type InventoryDBHandle = Awaited<ReturnType<typeof testDatabase<InventoryDB>>>['db'];
+
+const isConflict = (err: unknown) => isAppError(err) && err.code === 'ERP_INV_VERSION_CONFLICT';
+
+test('a write decided on a stale version is refused whole, outside any transaction', async (t) => {
+  const database = await testDatabase<InventoryDB>(t, 'inventory');
+  const commands = createCommandHandler({ database, topic: 'inventory-events' });
+  const created = await commands.createProduct(laptop, meta);
+  const winner = await commands.adjustStock(
+    created.product.id,
+    { quantityChange: -1, reason: 'sale' },
+    meta,
+  );
+  const before = await counts(database.db);
+
+  // Another writer already appended the stream's next version: the unique constraint refuses.
+  await assert.rejects(
+    commitDecision(database.db, staleDecision(created.product, winner.product, winner.events)),
+    isConflict,
+  );
+  assert.deepEqual(await counts(database.db), before);
+
+  // The read model moved on without a matching event version (the guard, not the constraint):
+  // the events and the movement, which depend on the read-model write, are not written either.
+  await sql`UPDATE products SET version = version + 5`.execute(database.db);
+  await assert.rejects(
+    commitDecision(
+      database.db,
+      staleDecision(winner.product, { ...winner.product, version: 3 }, [winner.events[0]!]),
+    ),
+    isConflict,
+  );
+  assert.deepEqual(await counts(database.db), before);
+});
