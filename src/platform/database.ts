@@ -9,6 +9,7 @@ import { PGlite, types as pgliteTypes } from '@electric-sql/pglite';
 import { Kysely, PGliteDialect, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { AppError } from './errors.ts';
+import { preparingPool } from './prepared-pool.ts';
 
 export interface DatabaseOptions {
   /** PostgreSQL connection string. When absent, PGlite is used. */
@@ -89,7 +90,7 @@ async function openPostgres<DB>(options: DatabaseOptions & { url: string }): Pro
     throw unreachable(options.url, err);
   });
   probe.release();
-  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }) });
   const listeners: pg.Client[] = [];
   const lockClients = new Set<pg.Client>();
   return {
