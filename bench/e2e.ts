@@ -15,6 +15,7 @@ import { buildInventoryApp } from '../src/inventory/app.ts';
 import type { InventoryDB } from '../src/inventory/db.ts';
 import { createProducer } from '../src/messaging/kafka/index.ts';
 import { createMetricsRegistry } from '../src/platform/metrics.ts';
+import { createHttpClient, type HttpClient } from './http-client.ts';
 import type { SalesDB } from '../src/sales/db.ts';
 import { benchConfig, buildBenchSales, processedCount } from './sales-app.ts';
 import {
@@ -43,6 +44,7 @@ interface System {
   inventoryDb: BenchDatabase<InventoryDB>;
   salesDb: BenchDatabase<SalesDB>;
   inventoryUrl: string;
+  http: HttpClient;
   /** Products posted so far, for the catch-up check. */
   productsCreated: number;
   close(): Promise<void>;
@@ -69,7 +71,7 @@ export async function runE2e(ctx: BenchContext): Promise<void> {
       ` so every -1 adjustment emits stock_adjusted + low_stock; one system per engine, runs one after another on it.`,
   );
   say(
-    `(a) closed loop, C=${CONCURRENCY} fetch clients, ${seconds} s: adjustments/s = HTTP 201s / s; catch-up = end of load` +
+    `(a) closed loop, C=${CONCURRENCY} clients (node:http, keep-alive), ${seconds} s: adjustments/s = HTTP 201s / s; catch-up = end of load` +
       ` until Sales' inbox holds every low_stock event. (b) open loop at ${RATE_PER_SEC}/s for ${seconds} s:` +
       ` latency = Sales alert_history.at − Inventory events.occurred_at (both taken inside their transactions,` +
       ` just before commit; one machine clock).`,
@@ -262,6 +264,7 @@ async function startProcesses(ctx: BenchContext): Promise<System> {
     await Promise.all([inventoryDb.close(), salesDb.close()]);
     throw err;
   }
+  const http = createHttpClient(CONCURRENCY);
   say(
     `  postgres: Inventory and Sales as processes (src/<service>/main.ts), on PostgreSQL schemas ${inventoryDb.schema} and ${salesDb.schema}`,
   );
@@ -270,8 +273,10 @@ async function startProcesses(ctx: BenchContext): Promise<System> {
     inventoryDb,
     salesDb,
     inventoryUrl,
+    http,
     productsCreated: 0,
     async close() {
+      http.close();
       await stopChildren();
       await inventoryDb.close();
       await salesDb.close();
@@ -332,13 +337,16 @@ async function startInProcess(ctx: BenchContext, engine: Engine): Promise<System
   const address = await inventory.http.listen({ host: '127.0.0.1', port: 0 });
   await sales.app.http.listen({ host: '127.0.0.1', port: 0 });
   say(`  ${engine}: Inventory on ${inventoryDb.where}, Sales on ${salesDb.where}`);
+  const http = createHttpClient(CONCURRENCY);
   return {
     processed: (eventType) => processedCount(sales.metrics, eventType),
     inventoryDb,
     salesDb,
     inventoryUrl: address,
+    http,
     productsCreated: 0,
     async close() {
+      http.close();
       await inventory.stop().catch(() => {});
       await sales.close();
       await inventory.http.close().catch(() => {});
@@ -356,10 +364,10 @@ async function createProducts(system: System, count: number): Promise<Product[]>
     const created = await Promise.all(
       Array.from({ length: Math.min(batch, count - i) }, async (_, j) => {
         const tenantId = tenantOf(i + j);
-        const res = await fetch(`${system.inventoryUrl}/api/v1/products`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-tenant-id': tenantId },
-          body: JSON.stringify({
+        const res = await system.http.post<{ id?: string }>(
+          `${system.inventoryUrl}/api/v1/products`,
+          { 'x-tenant-id': tenantId },
+          {
             sku: `E2E-${randomUUID().slice(0, 13)}`,
             name: `Bench product ${i + j}`,
             category: 'electronics',
@@ -368,9 +376,9 @@ async function createProducts(system: System, count: number): Promise<Product[]>
             reorder_level: 1_000_000_000,
             reorder_quantity: 500,
             location: 'Warehouse A',
-          }),
-        });
-        const body = (await res.json()) as { id?: string };
+          },
+        );
+        const body = res.body;
         if (res.status !== 201 || body.id === undefined) {
           throw new Error(`create product: HTTP ${res.status} ${JSON.stringify(body)}`);
         }
@@ -395,15 +403,12 @@ async function caughtUp(system: System, eventType: string): Promise<void> {
 
 async function adjust(system: System, product: Product): Promise<Adjustment> {
   const started = performance.now();
-  const res = await fetch(
+  const res = await system.http.post<{ events?: { event_id: string; event_type: string }[] }>(
     `${system.inventoryUrl}/api/v1/products/${product.id}/stock-adjustments`,
-    {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-tenant-id': product.tenantId },
-      body: JSON.stringify({ quantity_change: -1, reason: 'sale' }),
-    },
+    { 'x-tenant-id': product.tenantId },
+    { quantity_change: -1, reason: 'sale' },
   );
-  const body = (await res.json()) as { events?: { event_id: string; event_type: string }[] };
+  const body = res.body;
   const ms = performance.now() - started;
   const lowStockId = body.events?.find((e) => e.event_type === 'inventory.low_stock')?.event_id;
   return lowStockId === undefined
