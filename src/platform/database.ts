@@ -9,6 +9,7 @@ import { PGlite, types as pgliteTypes } from '@electric-sql/pglite';
 import { Kysely, PGliteDialect, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { AppError } from './errors.ts';
+import { keepListening, type Listener } from './pg-listener.ts';
 import { preparingPool } from './prepared-pool.ts';
 
 export interface DatabaseOptions {
@@ -91,7 +92,7 @@ async function openPostgres<DB>(options: DatabaseOptions & { url: string }): Pro
   });
   probe.release();
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }) });
-  const listeners: pg.Client[] = [];
+  const listeners = new Set<Listener>();
   const lockClients = new Set<pg.Client>();
   return {
     db,
@@ -109,17 +110,19 @@ async function openPostgres<DB>(options: DatabaseOptions & { url: string }): Pro
       }
     },
     async listen(channel, onNotify) {
-      const client = new pg.Client(clientConfig);
-      await connectOrThrow(client, options.url);
-      client.on('error', () => {});
-      client.on('notification', (msg) => {
-        if (msg.channel === channel) onNotify(msg.payload ?? '');
-      });
-      await client.query(`LISTEN ${quoteIdent(channel)}`);
-      listeners.push(client);
+      const listener = await keepListening(
+        async () => {
+          const client = new pg.Client(clientConfig);
+          await connectOrThrow(client, options.url);
+          return client;
+        },
+        channel,
+        onNotify,
+      );
+      listeners.add(listener);
       return async () => {
-        listeners.splice(listeners.indexOf(client), 1);
-        await client.end().catch(() => {});
+        listeners.delete(listener);
+        await listener.stop();
       };
     },
     async tryLock(key) {
@@ -159,9 +162,11 @@ async function openPostgres<DB>(options: DatabaseOptions & { url: string }): Pro
       };
     },
     async close() {
-      const clients = [...listeners.splice(0), ...lockClients];
+      const stopping = [...listeners].map((l) => l.stop());
+      listeners.clear();
+      const clients = [...lockClients];
       lockClients.clear();
-      await Promise.all(clients.map((c) => c.end().catch(() => {})));
+      await Promise.all([...stopping, ...clients.map((c) => c.end().catch(() => {}))]);
       await db.destroy();
     },
   };
@@ -270,10 +275,6 @@ function unreachable(url: string, cause: unknown): AppError {
     retryable: true,
     cause,
   });
-}
-
-function quoteIdent(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
 }
 
 /** PostgreSQL SQLSTATEs worth another try: serialization, deadlock, connection loss, shutdown. */
