@@ -24,7 +24,7 @@ import {
 } from './handlers/low-stock.ts';
 import type { LowStockHandlerOptions } from './handlers/low-stock.ts';
 import { handleProductCreated } from './handlers/product-created.ts';
-import { handleStockAdjusted } from './handlers/stock-adjusted.ts';
+import { handleStockAdjusted, handleStockAdjustedBatch } from './handlers/stock-adjusted.ts';
 import type { NotificationChannel } from './notifications/channel.ts';
 import { createNotificationDispatcher } from './notifications/dispatcher.ts';
 import type { NotificationDispatcher } from './notifications/dispatcher.ts';
@@ -100,7 +100,8 @@ export function buildSalesApp(deps: SalesAppDeps): SalesApp {
     .on('inventory.product_created', handleProductCreated)
     .on('inventory.stock_adjusted', handleStockAdjusted)
     .on('inventory.low_stock', createLowStockHandler(lowStockOptions))
-    // Preferred for runs of low-stock events; the per-event handler serves the one-by-one fallback.
+    // Preferred for runs of their events; the per-event handlers serve the one-by-one fallback.
+    .onBatch('inventory.stock_adjusted', handleStockAdjustedBatch)
     .onBatch('inventory.low_stock', createLowStockBatchHandler(lowStockOptions));
   const inbox = createInboxConsumer({
     consumer: deps.consumer,

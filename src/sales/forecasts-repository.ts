@@ -1,7 +1,7 @@
 /** Outflow history (demand) and the per-product forecast derived from it. */
 import { sql } from 'kysely';
-import type { Kysely } from 'kysely';
-import type { SalesDB } from './db.ts';
+import type { Insertable, Kysely } from 'kysely';
+import type { DemandHistoryTable, SalesDB } from './db.ts';
 import type { OutflowSummary } from './forecast.ts';
 
 export interface StoredForecast {
@@ -38,6 +38,14 @@ export function recordOutflowQuery(
   return trx
     .insertInto('demand_history')
     .values({ tenant_id: tenantId, product_id: productId, quantity, occurred_at: at });
+}
+
+/** A row of the demand history: `quantity` units of the product left stock at `occurred_at`. */
+export type Outflow = Omit<Insertable<DemandHistoryTable>, 'id'>;
+
+/** Outflows of any products and tenants in one statement; their ids follow the order given. */
+export function recordOutflowsQuery(trx: Kysely<SalesDB>, rows: Outflow[]) {
+  return trx.insertInto('demand_history').values(rows);
 }
 
 /**

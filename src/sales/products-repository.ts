@@ -1,12 +1,14 @@
 /**
  * Sales' read model of Inventory's products, fed by inventory.product_created and
- * inventory.stock_adjusted. Every statement is scoped to one tenant.
+ * inventory.stock_adjusted. Every row is written and read under its tenant's key; only a batch of
+ * adjustments writes several tenants' rows in one statement.
  */
 import { sql } from 'kysely';
-import type { Kysely, Selectable } from 'kysely';
+import type { Insertable, Kysely, Selectable } from 'kysely';
 import type { ProductCreatedPayload, StockAdjustedPayload } from '../contract/index.ts';
 import type { ProductsTable, SalesDB } from './db.ts';
-import { recordOutflowQuery } from './forecasts-repository.ts';
+import { recordOutflowsQuery } from './forecasts-repository.ts';
+import type { Outflow } from './forecasts-repository.ts';
 
 export type Product = Omit<Selectable<ProductsTable>, 'tenant_id'>;
 
@@ -53,6 +55,16 @@ export async function upsertCreatedProduct(
     .execute();
 }
 
+/** One inventory.stock_adjusted as the read model applies it. */
+export interface StockAdjustment {
+  tenantId: string;
+  payload: StockAdjustedPayload;
+  /** The event's time: the row keeps the latest adjustment's quantity. */
+  at: Date;
+  /** Units recorded in the demand history; 0: none. */
+  outflow: number;
+}
+
 /**
  * Sets the quantity from an adjustment. A product Sales has not seen is stored with what the
  * payload carries (id, sku, quantity) and null catalog fields; an adjustment older than the row
@@ -67,15 +79,105 @@ export async function applyStockAdjustment(
   at: Date,
   outflow = 0,
 ): Promise<void> {
-  const upsert = trx
+  await applyStockAdjustments(trx, [{ tenantId, payload, at, outflow }]);
+}
+
+// PostgreSQL counts a statement's parameters in 16 bits. A statement may write both tables, so
+// each gets half: a run of up to 6,553 products and 8,191 outflows is a single statement.
+const MAX_PARAMETERS = 65_535;
+const PARAMETERS_PER_PRODUCT = 5;
+const PARAMETERS_PER_OUTFLOW = 4;
+const PRODUCTS_PER_STATEMENT = Math.floor(MAX_PARAMETERS / 2 / PARAMETERS_PER_PRODUCT);
+const OUTFLOWS_PER_STATEMENT = Math.floor(MAX_PARAMETERS / 2 / PARAMETERS_PER_OUTFLOW);
+
+/**
+ * applyStockAdjustment for a run of adjustments, with the result of applying them one by one in
+ * order: each product row is written once, from the adjustment the sequence would leave in it
+ * (ON CONFLICT cannot update a row twice in one statement), and every outflow is recorded, in
+ * run order. One statement for a run of usual size; more only past the parameter limit.
+ */
+export async function applyStockAdjustments(
+  trx: Kysely<SalesDB>,
+  adjustments: readonly StockAdjustment[],
+): Promise<void> {
+  const products = lastWriters(adjustments).map(productRowOf);
+  const outflows = adjustments.filter((a) => a.outflow > 0).map(outflowRowOf);
+  const statements = Math.max(
+    Math.ceil(products.length / PRODUCTS_PER_STATEMENT),
+    Math.ceil(outflows.length / OUTFLOWS_PER_STATEMENT),
+  );
+  for (let i = 0; i < statements; i++) {
+    await writeStock(
+      trx,
+      products.slice(i * PRODUCTS_PER_STATEMENT, (i + 1) * PRODUCTS_PER_STATEMENT),
+      outflows.slice(i * OUTFLOWS_PER_STATEMENT, (i + 1) * OUTFLOWS_PER_STATEMENT),
+    );
+  }
+}
+
+/**
+ * Per product of a tenant, the adjustment whose quantity applying the run in order would leave:
+ * the latest `at`, and of equal ones the later in the run, since the row guard (`<=`) lets an
+ * equal time overwrite. The guard still compares it with the row, as for a single adjustment.
+ */
+function lastWriters(adjustments: readonly StockAdjustment[]): StockAdjustment[] {
+  const byTenant = new Map<string, Map<string, StockAdjustment>>();
+  for (const a of adjustments) {
+    let products = byTenant.get(a.tenantId);
+    if (products === undefined) {
+      products = new Map();
+      byTenant.set(a.tenantId, products);
+    }
+    const kept = products.get(a.payload.product_id);
+    if (kept === undefined || kept.at.getTime() <= a.at.getTime()) {
+      products.set(a.payload.product_id, a);
+    }
+  }
+  return [...byTenant.values()].flatMap((products) => [...products.values()]);
+}
+
+function productRowOf(a: StockAdjustment): Insertable<ProductsTable> {
+  return {
+    tenant_id: a.tenantId,
+    product_id: a.payload.product_id,
+    sku: a.payload.product_sku,
+    quantity_on_hand: a.payload.quantity_after,
+    updated_at: a.at,
+  };
+}
+
+function outflowRowOf(a: StockAdjustment): Outflow {
+  return {
+    tenant_id: a.tenantId,
+    product_id: a.payload.product_id,
+    quantity: a.outflow,
+    occurred_at: a.at,
+  };
+}
+
+/** Both writes in one statement when there are both (one round trip). */
+async function writeStock(
+  trx: Kysely<SalesDB>,
+  products: Insertable<ProductsTable>[],
+  outflows: Outflow[],
+): Promise<void> {
+  if (outflows.length === 0) {
+    await upsertStockQuery(trx, products).execute();
+    return;
+  }
+  const record = recordOutflowsQuery(trx, outflows);
+  if (products.length === 0) {
+    await record.execute();
+    return;
+  }
+  await sql`WITH product AS (${upsertStockQuery(trx, products)}) ${record}`.execute(trx);
+}
+
+/** At most one row per product: ON CONFLICT DO UPDATE refuses to touch a row twice. */
+function upsertStockQuery(trx: Kysely<SalesDB>, rows: Insertable<ProductsTable>[]) {
+  return trx
     .insertInto('products')
-    .values({
-      tenant_id: tenantId,
-      product_id: payload.product_id,
-      sku: payload.product_sku,
-      quantity_on_hand: payload.quantity_after,
-      updated_at: at,
-    })
+    .values(rows)
     .onConflict((oc) =>
       oc
         .columns(['tenant_id', 'product_id'])
@@ -86,12 +188,6 @@ export async function applyStockAdjustment(
         }))
         .where('products.updated_at', '<=', (eb) => eb.ref('excluded.updated_at')),
     );
-  if (outflow <= 0) {
-    await upsert.execute();
-    return;
-  }
-  const record = recordOutflowQuery(trx, tenantId, payload.product_id, outflow, at);
-  await sql`WITH product AS (${upsert}) ${record}`.execute(trx);
 }
 
 export async function findProduct(

@@ -59,14 +59,14 @@ export function productCreatedEvent(
 
 export function stockAdjustedEvent(
   tenantId: string,
-  change: { product_id?: string; before: number; change: number },
+  change: { product_id?: string; product_sku?: string; before: number; change: number },
   timestamp?: string,
 ): EventOf<'inventory.stock_adjusted'> {
   return createEvent(
     'inventory.stock_adjusted',
     {
       product_id: change.product_id ?? 'PRD-1',
-      product_sku: 'LAP-001',
+      product_sku: change.product_sku ?? 'LAP-001',
       quantity_change: change.change,
       quantity_before: change.before,
       quantity_after: change.before + change.change,
