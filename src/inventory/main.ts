@@ -26,6 +26,7 @@ await runService({
       ...(config.inventory.databaseUrl === undefined ? {} : { url: config.inventory.databaseUrl }),
       dataDir: join(config.dataDir, 'inventory', 'pglite'),
       poolSize: config.databasePoolSize,
+      preparedStatements: config.databasePreparedStatements,
     });
     await migrate(database, MIGRATIONS);
     const conn = kafkaConnectionFrom(config.kafka, 'inventory');

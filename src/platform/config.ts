@@ -63,6 +63,7 @@ const envSchema = z.object({
   SALES_DATABASE_URL: optionalString,
   DATA_DIR: z.string().trim().min(1).default('.data'),
   DATABASE_POOL_SIZE: positiveInt.default(20),
+  DATABASE_PREPARED_STATEMENTS: bool.default(true),
   LOG_LEVEL: z
     .string()
     .trim()
@@ -104,6 +105,8 @@ export interface Config {
   dataDir: string;
   /** PostgreSQL connections per service: bounds how many commands commit at once. */
   databasePoolSize: number;
+  /** Named prepared statements on PostgreSQL; off behind a pooler that cannot keep them (PgBouncer < 1.21 in transaction mode). */
+  databasePreparedStatements: boolean;
   logLevel: Env['LOG_LEVEL'];
   shutdownTimeoutMs: number;
   outboxPollIntervalMs: number;
@@ -167,6 +170,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sales,
     dataDir: e.DATA_DIR,
     databasePoolSize: e.DATABASE_POOL_SIZE,
+    databasePreparedStatements: e.DATABASE_PREPARED_STATEMENTS,
     logLevel: e.LOG_LEVEL,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     outboxPollIntervalMs: e.OUTBOX_POLL_INTERVAL_MS,

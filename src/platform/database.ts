@@ -21,6 +21,8 @@ export interface DatabaseOptions {
   schema?: string;
   /** PostgreSQL only: connections in the pool. Default: 10. */
   poolSize?: number;
+  /** PostgreSQL only: run parameterized statements as named prepared statements. Default: true. */
+  preparedStatements?: boolean;
 }
 
 export interface Database<DB> {
@@ -91,7 +93,11 @@ async function openPostgres<DB>(options: DatabaseOptions & { url: string }): Pro
     throw unreachable(options.url, err);
   });
   probe.release();
-  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }) });
+  const db = new Kysely<DB>({
+    dialect: new PostgresDialect({
+      pool: options.preparedStatements === false ? pool : preparingPool(pool),
+    }),
+  });
   const listeners = new Set<Listener>();
   const lockClients = new Set<pg.Client>();
   return {

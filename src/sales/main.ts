@@ -28,6 +28,7 @@ await runService({
       ...(config.sales.databaseUrl === undefined ? {} : { url: config.sales.databaseUrl }),
       dataDir: join(config.dataDir, 'sales', 'pglite'),
       poolSize: config.databasePoolSize,
+      preparedStatements: config.databasePreparedStatements,
     });
     await migrate(database, MIGRATIONS);
     const conn = kafkaConnectionFrom(config.kafka, 'sales');

@@ -14,6 +14,7 @@ test("the design document's variables and defaults", () => {
   assert.equal(c.sales.port, 3002);
   assert.equal(c.kafka.topicPartitions, 3);
   assert.equal(c.databasePoolSize, 20);
+  assert.equal(c.databasePreparedStatements, true);
 });
 
 test('values are parsed the way the document writes them', () => {
@@ -22,7 +23,9 @@ test('values are parsed the way the document writes them', () => {
     KAFKA_ENABLE_AUTO_COMMIT: 'False',
     KAFKA_AUTO_OFFSET_RESET: 'LATEST',
     INVENTORY_DATABASE_URL: 'postgres://x@h/db',
+    DATABASE_PREPARED_STATEMENTS: 'false',
   });
+  assert.equal(c.databasePreparedStatements, false);
   assert.deepEqual(c.kafka.bootstrapServers, ['a:9092', 'b:9092']);
   assert.equal(c.kafka.enableAutoCommit, false);
   assert.equal(c.kafka.autoOffsetReset, 'latest');

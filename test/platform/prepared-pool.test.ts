@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
+import { openDatabase } from '../../src/platform/database.ts';
 import { databaseUrl, testDatabase } from '../support/database.ts';
 
 /** The named statements of the connection the callback runs on (a transaction pins one). */
@@ -76,5 +77,15 @@ if (databaseUrl !== undefined) {
 
     await database.exec('ALTER TABLE widgets ADD COLUMN size int');
     assert.deepEqual((await read(db)).rows, [{ id: 1, colour: null, size: null }]);
+  });
+
+  test('preparedStatements: false leaves every statement unnamed (for poolers that cannot keep them)', async (t) => {
+    const database = await openDatabase<unknown>({ url: databaseUrl, preparedStatements: false });
+    t.after(() => database.close());
+    const statements = await preparedOn(database.db, async (trx) => {
+      await sql`SELECT ${1}::int AS x`.execute(trx);
+      await sql`SELECT ${1}::int AS x`.execute(trx);
+    });
+    assert.deepEqual(statements, []);
   });
 }
