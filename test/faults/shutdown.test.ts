@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Admin } from '@platformatic/kafka';
 import { createConsumer } from '../../src/messaging/kafka/index.ts';
 import { createProducts, createScenario, duplicatesOf, say } from './harness.ts';
-import type { Scenario } from './harness.ts';
+import type { Exit, Scenario } from './harness.ts';
 import { startLoad } from './load.ts';
 import { assertSound } from './scenario.ts';
 import { printFigures, saveFigures, verify, waitForConvergence } from './verify.ts';
@@ -91,7 +91,7 @@ async function topicIndex(
   return index;
 }
 
-test('SIGTERM to Inventory under load: 503 while draining, exit 0 in time, no committed event left unpublished', async (t) => {
+test('SIGTERM to Inventory under load: new requests refused (503 or at connect), exit 0 in time, no committed event left unpublished', async (t) => {
   const s = await createScenario('shutdown-inventory');
   let passed = false;
   t.after(() => s.cleanup(passed));
@@ -132,13 +132,19 @@ test('SIGTERM to Inventory under load: 503 while draining, exit 0 in time, no co
   assert.ok(tookMs < SHUTDOWN_TIMEOUT_MS, `Inventory stopped within ${SHUTDOWN_TIMEOUT_MS} ms`);
   assert.equal(left.rows[0]!.n, 0, 'the relay flushed every committed event before the exit');
   assert.equal(ackedLate, 0, 'no request is accepted once the drain began');
-  // The drain window lasts as long as the last flush (tens to hundreds of ms): the load's
-  // keep-alive requests and the probes' fresh connections both sample it. Any 503 counts (the
-  // project's ERP_HTTP_DRAINING or Fastify's own while it closes); the breakdown is printed.
+  // What a request that arrives after the signal meets depends on how long the drain lasts (the
+  // last flush: 143 ms once, 62 ms after the commands got faster): 503 ERP_HTTP_DRAINING on a
+  // kept-alive socket while it runs, a refused connection once the listener closed. Either is a
+  // correct answer; being served is not (checked above and below). The 503 itself is asserted
+  // deterministically in test/platform/http.test.ts; here its count is printed.
   const answered503 =
     after.filter((a) => a.status === 503).length +
     [...probes].filter(([answer]) => answer.startsWith('503')).reduce((n, [, c]) => n + c, 0);
-  assert.ok(answered503 > 0, 'requests that arrive while it drains are answered 503');
+  t.diagnostic(`answered 503 while draining: ${answered503}`);
+  const served = after.filter(
+    (a) => a.sentAt > signalledAt + 500 && a.status !== undefined && a.status !== 503,
+  );
+  assert.deepEqual(served, [], 'a request sent after the drain began is refused, never served');
   assert.equal(probes.get('200') ?? 0, 0, 'no new request is served once the drain began');
 
   // Everything Inventory committed still reaches Sales, once.
@@ -232,10 +238,26 @@ test('a second signal during the graceful stop exits at once', async (t) => {
   const load = startLoad({ url: inventory.url, products, ratePerSecond: 100 });
   t.after(() => load.stop());
   await sleep(5000);
-  await sales.signal('SIGTERM', false);
-  await sleep(50);
-  const secondAt = Date.now();
-  const exit = await sales.signal('SIGTERM');
+  // Hold the inbox so that Sales' batch in hand cannot commit: the graceful stop waits for it (as
+  // it would for a stuck database), and the second signal surely arrives while it does. Without
+  // this the stop may finish before the second signal (it took under 50 ms).
+  const blocker = await s.salesDb.pool.connect();
+  let exit: Exit | undefined;
+  let secondAt: number;
+  try {
+    await blocker.query('BEGIN');
+    await blocker.query('LOCK TABLE inbox IN ACCESS EXCLUSIVE MODE');
+    await sleep(500);
+    await sales.signal('SIGTERM', false);
+    await sleep(300);
+    assert.ok(sales.running, 'the graceful stop is still waiting for the batch');
+    secondAt = Date.now();
+    exit = await sales.signal('SIGTERM');
+  } finally {
+    // Before the scenario's cleanup, which ends this pool (and waits for its clients).
+    await blocker.query('ROLLBACK').catch(() => {});
+    blocker.release();
+  }
   const tookMs = exit!.at - secondAt;
   say(`shutdown-second-signal: exit code ${exit!.code} ${tookMs} ms after the second SIGTERM`);
   assert.equal(
