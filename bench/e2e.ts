@@ -65,7 +65,7 @@ export async function runE2e(ctx: BenchContext): Promise<void> {
   const seconds = ctx.quick ? 3 : 10;
   say(`\n== e2e: HTTP → Inventory → Kafka → Sales ==`);
   say(
-    `setup: on PostgreSQL each service is its own process (src/<service>/main.ts); on PGlite (in memory) both apps run in this process; production defaults (relay poll 1000 ms + NOTIFY,` +
+    `setup: on PostgreSQL each service is its own process (src/<service>/main.ts); on PGlite (in memory) both apps run in this process; production defaults (relay woken after each commit, poll 1000 ms,` +
       ` consumer batch 500), listening on 127.0.0.1 ephemeral ports, fresh 3-partition topics;` +
       ` ${PRODUCTS_PER_RUN} new products per run over 10 tenants, stock 1,000,000, reorder level 1,000,000,000,` +
       ` so every -1 adjustment emits stock_adjusted + low_stock; one system per engine, runs one after another on it.`,
