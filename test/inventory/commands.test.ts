@@ -7,17 +7,7 @@ import { evolve } from '../../src/inventory/product.ts';
 import type { ProductState } from '../../src/inventory/product.ts';
 import { findProduct } from '../../src/inventory/products-repository.ts';
 import { testDatabase } from '../support/database.ts';
-
-const laptop = {
-  sku: 'LAP-001',
-  name: 'Laptop Computer',
-  category: 'electronics',
-  unitPrice: 1200,
-  quantityOnHand: 100,
-  reorderLevel: 10,
-  reorderQuantity: 50,
-  location: 'Warehouse A',
-};
+import { laptop } from './fixtures.ts';
 
 async function setup(t: Parameters<typeof testDatabase>[0]) {
   const database = await testDatabase<InventoryDB>(t, 'inventory');

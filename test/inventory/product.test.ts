@@ -4,20 +4,9 @@ import { createEvent } from '../../src/contract/index.ts';
 import type { AnyEvent } from '../../src/contract/index.ts';
 import { decide, evolve } from '../../src/inventory/product.ts';
 import type { ProductState } from '../../src/inventory/product.ts';
+import { laptop } from './fixtures.ts';
 
-const base: ProductState = {
-  id: 'p-1',
-  tenantId: 'tenant-1',
-  sku: 'LAP-001',
-  name: 'Laptop Computer',
-  category: 'electronics',
-  unitPrice: 1200,
-  quantityOnHand: 100,
-  reorderLevel: 10,
-  reorderQuantity: 50,
-  location: 'Warehouse A',
-  version: 1,
-};
+const base: ProductState = { id: 'p-1', tenantId: 'tenant-1', ...laptop, version: 1 };
 const noHistory = { daysOfStockRemaining: () => undefined };
 const adjust = (quantityChange: number) => ({
   kind: 'adjust' as const,
@@ -123,18 +112,7 @@ test('creating a product at or under its reorder level reports low stock at once
 });
 
 test('folding the stream rebuilds the state, every event counting toward the version', () => {
-  const create = {
-    kind: 'create' as const,
-    productId: 'p-1',
-    sku: 'LAP-001',
-    name: 'Laptop Computer',
-    category: 'electronics',
-    unitPrice: 1200,
-    quantityOnHand: 100,
-    reorderLevel: 10,
-    reorderQuantity: 50,
-    location: 'Warehouse A',
-  };
+  const create = { kind: 'create' as const, productId: 'p-1', ...laptop };
   const toEvents = (decided: ReturnType<typeof decide>) =>
     decided.map(
       (d) =>

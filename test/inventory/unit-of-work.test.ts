@@ -9,17 +9,8 @@ import { commitDecision } from '../../src/inventory/unit-of-work.ts';
 import type { Decision } from '../../src/inventory/unit-of-work.ts';
 import { isAppError } from '../../src/platform/errors.ts';
 import { testDatabase } from '../support/database.ts';
+import { laptop } from './fixtures.ts';
 
-const laptop = {
-  sku: 'LAP-001',
-  name: 'Laptop Computer',
-  category: 'electronics',
-  unitPrice: 1200,
-  quantityOnHand: 100,
-  reorderLevel: 10,
-  reorderQuantity: 50,
-  location: 'Warehouse A',
-};
 const meta = { tenantId: 'tenant-1' };
 
 /** A writer that decided on `before` and lost the race: same events, fresh ids. */
