@@ -13,14 +13,26 @@
  * Environment:
  * - KAFKA_CLUSTER_DATA_DIR: parent of the node folders. Default <repo>/.data/cluster.
  */
-import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Admin } from '@platformatic/kafka';
-import { AppError } from '../src/platform/errors.ts';
 import { kafkaClasspath, kafkaVersion } from './kafka.ts';
+import { logger, runMain } from './lib/cli.ts';
+import { kafkaError } from './lib/errors.ts';
+import { javaBin, javaMajor } from './lib/java.ts';
+import {
+  freshLogs,
+  kafkaJavaArgs,
+  nodeFiles,
+  randomClusterId,
+  spawnKafka,
+  waitForReadyLine,
+} from './lib/kafka-node.ts';
+import { parsePid, readLivePid } from './lib/pid-file.ts';
+import { awaitExit, isAlive, isOurProcess, procState, run } from './lib/process.ts';
+import { withStartLock } from './lib/start-lock.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const KAFKA_DIR = join(ROOT, 'kafka');
@@ -28,7 +40,6 @@ const HOST = '127.0.0.1';
 const START_TIMEOUT_MS = 180_000;
 const STOP_TIMEOUT_MS = 30_000;
 const IN_SYNC_TIMEOUT_MS = 120_000;
-const READY_LINE = 'Kafka Server started';
 
 /** The node ids of the cluster. */
 export const NODE_IDS = [1, 2, 3] as const;
@@ -43,10 +54,7 @@ export interface NodeStatus {
   bootstrap: string;
 }
 
-const clusterError = (code: string, message: string, context: Record<string, unknown> = {}) =>
-  new AppError(`ERP_KAFKA_${code}`, message, { context });
-
-const say = (line: string) => console.log(`[cluster] ${line}`);
+const say = logger('cluster');
 
 /** PLAINTEXT port of node `id`: 19092, 29092, 39092. */
 export const brokerPort = (id: NodeId): number => id * 10_000 + 9092;
@@ -64,106 +72,25 @@ export function isNodeId(value: unknown): value is NodeId {
 const rootDir = () =>
   resolve(process.env['KAFKA_CLUSTER_DATA_DIR'] || join(ROOT, '.data', 'cluster'));
 
-function nodePaths(id: NodeId) {
-  const data = join(rootDir(), String(id));
-  return {
-    data,
-    logDirs: join(data, 'kraft'),
-    logs: join(data, 'logs'),
-    props: join(data, 'server.properties'),
-    pid: join(data, 'kafka.pid'),
-    serverLog: join(data, 'logs', 'server.log'),
-    outFile: join(data, 'logs', 'kafka.out'),
-  };
-}
+const nodePaths = (id: NodeId) => nodeFiles(join(rootDir(), String(id)));
 
-function javaBin(): string {
-  const home = process.env['JAVA_HOME'];
-  return home ? join(home, 'bin', 'java') : 'java';
-}
-
+/**
+ * Only whether Java runs: a Java older than 17 gets past this and fails at the first Kafka tool
+ * or node start (scripts/kafka.ts checks the version up front).
+ */
 function checkJava(): void {
-  const r = spawnSync(javaBin(), ['-version'], { encoding: 'utf8' });
-  if (r.error || r.status !== 0) {
-    throw clusterError('JAVA_MISSING', `Java 17+ is required, but "${javaBin()}" could not be run`);
-  }
-}
-
-function javaArgs(id: NodeId, cp: string, extra: string[] = []): string[] {
-  return [
-    `-Dlog4j2.configurationFile=${join(KAFKA_DIR, 'log4j2.yaml')}`,
-    `-Dkafka.logs.dir=${nodePaths(id).logs}`,
-    '-Djava.awt.headless=true',
-    ...extra,
-    '-cp',
-    cp,
-  ];
-}
-
-/** Runs a command to completion, collecting output for error messages. */
-function run(cmd: string, args: string[]): Promise<{ code: number; out: string }> {
-  return new Promise((done, fail) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (out += b.toString()));
-    child.on('error', fail);
-    child.on('close', (code) => done({ code: code ?? 1, out }));
-  });
-}
-
-async function tail(file: string, lines = 40): Promise<string> {
-  try {
-    return (await readFile(file, 'utf8')).split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
-}
-
-/** Alive and not a zombie (a dead child of a live parent stays in the table as "Z"). */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  return procState(pid) !== 'Z';
-}
-
-/** The state letter in /proc/<pid>/stat (R, S, T for stopped, Z...), null without /proc. */
-function procState(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-  } catch {
-    return null;
+  if (javaMajor() === null) {
+    throw kafkaError('JAVA_MISSING', `Java 17+ is required, but "${javaBin()}" could not be run`);
   }
 }
 
 /** Pids get reused: only a live `java … kafka.Kafka <this node's properties>` counts. */
-function isOurNode(id: NodeId, pid: number): boolean {
-  if (!isAlive(pid)) return false;
-  try {
-    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    return argv.includes('kafka.Kafka') && argv.includes(nodePaths(id).props);
-  } catch {
-    return true; // no /proc (macOS): kill(0) is all we have
-  }
-}
+const isOurNode = (id: NodeId, pid: number) =>
+  isOurProcess(pid, (argv) => argv.includes('kafka.Kafka') && argv.includes(nodePaths(id).props));
 
-/** The node's pid, removing a stale pid file on the way. */
-async function livePid(id: NodeId): Promise<number | null> {
-  const file = nodePaths(id).pid;
-  let pid: number;
-  try {
-    pid = Number((await readFile(file, 'utf8')).trim());
-  } catch {
-    return null;
-  }
-  if (Number.isInteger(pid) && pid > 0 && isOurNode(id, pid)) return pid;
-  await rm(file, { force: true });
-  return null;
-}
+/** The node's pid, removing a stale pid file (or one that names no pid) on the way. */
+const livePid = (id: NodeId) =>
+  readLivePid(nodePaths(id).pid, (pid) => isOurNode(id, pid), { removeUnparsable: true });
 
 async function writeProperties(id: NodeId): Promise<void> {
   const p = nodePaths(id);
@@ -181,11 +108,7 @@ async function writeProperties(id: NodeId): Promise<void> {
 async function clusterId(cp: string): Promise<string> {
   const file = join(rootDir(), 'cluster.id');
   if (existsSync(file)) return (await readFile(file, 'utf8')).trim();
-  const r = await run(javaBin(), [...javaArgs(1, cp), 'kafka.tools.StorageTool', 'random-uuid']);
-  const id = r.out.trim().split('\n').pop()?.trim() ?? '';
-  if (r.code !== 0 || !/^[\w-]{22}$/.test(id)) {
-    throw clusterError('FORMAT_FAILED', `StorageTool random-uuid failed:\n${r.out.slice(-4000)}`);
-  }
+  const id = await randomClusterId(cp, nodePaths(1).logs);
   await writeFile(file, id);
   return id;
 }
@@ -196,7 +119,7 @@ async function formatOnce(id: NodeId, cp: string, cid: string): Promise<void> {
   say(`formatting node ${id} in ${p.logDirs} (cluster id ${cid})…`);
   // No --standalone: the voters are the static controller.quorum.voters of the properties.
   const r = await run(javaBin(), [
-    ...javaArgs(id, cp),
+    ...kafkaJavaArgs(p.logs, cp),
     'kafka.tools.StorageTool',
     'format',
     '-t',
@@ -205,7 +128,7 @@ async function formatOnce(id: NodeId, cp: string, cid: string): Promise<void> {
     p.props,
   ]);
   if (r.code !== 0) {
-    throw clusterError('FORMAT_FAILED', `StorageTool format of node ${id} failed:\n${r.out}`, {
+    throw kafkaError('FORMAT_FAILED', `StorageTool format of node ${id} failed:\n${r.out}`, {
       node: id,
     });
   }
@@ -213,51 +136,18 @@ async function formatOnce(id: NodeId, cp: string, cid: string): Promise<void> {
 
 async function spawnNode(id: NodeId, cp: string): Promise<number> {
   const p = nodePaths(id);
-  // Fresh server.log per start, so the ready line we find belongs to this run.
-  if (existsSync(p.serverLog)) await rename(p.serverLog, `${p.serverLog}.previous`);
-  const out = await open(p.outFile, 'w');
-  const heap = [
-    '-Xms512m',
-    '-Xmx512m',
-    '-XX:+UseG1GC',
-    '-XX:MaxGCPauseMillis=20',
-    '-XX:+ExplicitGCInvokesConcurrent',
-  ];
-  const child = spawn(javaBin(), [...javaArgs(id, cp, heap), 'kafka.Kafka', p.props], {
-    cwd: p.data,
-    detached: true,
-    stdio: ['ignore', out.fd, out.fd],
-  });
-  await out.close();
-  child.unref();
-  if (child.pid === undefined) throw clusterError('START_FAILED', `could not spawn ${javaBin()}`);
-  await writeFile(p.pid, String(child.pid));
-  return child.pid;
+  return spawnKafka(p, cp, await freshLogs(p));
 }
 
-async function waitReady(id: NodeId, pid: number, started: number): Promise<void> {
-  const p = nodePaths(id);
-  const logs = async () =>
-    `--- ${p.outFile}\n${await tail(p.outFile)}\n--- ${p.serverLog}\n${await tail(p.serverLog)}`;
-  for (;;) {
-    const log = await readFile(p.serverLog, 'utf8').catch(() => '');
-    if (log.includes(READY_LINE)) return;
-    if (!isAlive(pid)) {
-      await rm(p.pid, { force: true });
-      throw clusterError('START_FAILED', `node ${id} exited during startup:\n${await logs()}`, {
-        node: id,
-        pid,
-      });
-    }
-    if (Date.now() > started + START_TIMEOUT_MS) {
-      throw clusterError(
-        'START_TIMEOUT',
-        `node ${id} did not log "${READY_LINE}" within ${START_TIMEOUT_MS / 1000} s:\n${await logs()}`,
-        { node: id, pid },
-      );
-    }
-    await sleep(200);
-  }
+function waitReady(id: NodeId, pid: number, started: number): Promise<void> {
+  return waitForReadyLine({
+    files: nodePaths(id),
+    pid,
+    started,
+    timeoutMs: START_TIMEOUT_MS,
+    name: `node ${id}`,
+    context: { node: id },
+  });
 }
 
 /**
@@ -293,35 +183,16 @@ export async function startNodes(ids: readonly NodeId[] = NODE_IDS): Promise<Nod
   return toStart;
 }
 
-/** Serialises starts across processes; a lock whose owner died is taken over. */
-async function withStartLock<T>(fn: () => Promise<T>): Promise<T> {
+/** Serialises starts across processes (ensureCluster is safe to call from several). */
+async function withClusterStartLock<T>(fn: () => Promise<T>): Promise<T> {
   await mkdir(rootDir(), { recursive: true });
-  const lock = join(rootDir(), 'start.lock');
-  const deadline = Date.now() + START_TIMEOUT_MS + 60_000;
-  for (;;) {
-    try {
-      const fh = await open(lock, 'wx');
-      await fh.writeFile(String(process.pid));
-      await fh.close();
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const owner = Number((await readFile(lock, 'utf8').catch(() => '')).trim());
-      if (owner > 0 && !isAlive(owner)) {
-        await rm(lock, { force: true });
-        continue;
-      }
-      if (Date.now() > deadline) {
-        throw clusterError('LOCK_TIMEOUT', `process ${owner} holds ${lock} and is still starting`);
-      }
-      await sleep(250);
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    await rm(lock, { force: true });
-  }
+  const lock = {
+    file: join(rootDir(), 'start.lock'),
+    startTimeoutMs: START_TIMEOUT_MS,
+    timeoutError: (owner: number, file: string) =>
+      kafkaError('LOCK_TIMEOUT', `process ${owner} holds ${file} and is still starting`),
+  };
+  return withStartLock(lock, fn);
 }
 
 /**
@@ -329,7 +200,7 @@ async function withStartLock<T>(fn: () => Promise<T>): Promise<T> {
  * partition is under-replicated. Safe to call from several processes.
  */
 export async function ensureCluster(): Promise<{ bootstrap: string[] }> {
-  const started = await withStartLock(async () => {
+  const started = await withClusterStartLock(async () => {
     for (const id of NODE_IDS) if ((await clusterStatusOf(id)).paused) resumeNode(id);
     return startNodes(NODE_IDS);
   });
@@ -365,15 +236,15 @@ export async function killNode(id: NodeId): Promise<number | null> {
 /** SIGSTOP: the node freezes with its sockets open (a hung machine rather than a dead one). */
 export async function pauseNode(id: NodeId): Promise<void> {
   const pid = await livePid(id);
-  if (pid === null) throw clusterError('NOT_RUNNING', `node ${id} is not running`, { node: id });
+  if (pid === null) throw kafkaError('NOT_RUNNING', `node ${id} is not running`, { node: id });
   process.kill(pid, 'SIGSTOP');
 }
 
 /** SIGCONT after pauseNode. */
 export function resumeNode(id: NodeId): void {
   const raw = existsSync(nodePaths(id).pid) ? readFileSync(nodePaths(id).pid, 'utf8') : '';
-  const pid = Number(raw.trim());
-  if (Number.isInteger(pid) && pid > 0 && isOurNode(id, pid)) process.kill(pid, 'SIGCONT');
+  const pid = parsePid(raw);
+  if (pid !== null && isOurNode(id, pid)) process.kill(pid, 'SIGCONT');
 }
 
 /** Starts node `id` again and waits until it is back in the ISR of every partition. */
@@ -431,15 +302,14 @@ export async function underReplicatedPartitions(): Promise<UnderReplicated[]> {
 export async function underReplicatedByTool(): Promise<string[]> {
   const cp = await kafkaClasspath();
   const r = await run(javaBin(), [
-    ...javaArgs(1, cp),
+    ...kafkaJavaArgs(nodePaths(1).logs, cp),
     'org.apache.kafka.tools.TopicCommand',
     '--bootstrap-server',
     clusterBootstrap().join(','),
     '--describe',
     '--under-replicated-partitions',
   ]);
-  if (r.code !== 0)
-    throw clusterError('TOOL_FAILED', `TopicCommand failed:\n${r.out.slice(-2000)}`);
+  if (r.code !== 0) throw kafkaError('TOOL_FAILED', `TopicCommand failed:\n${r.out.slice(-2000)}`);
   return r.out.split('\n').filter((line) => line.includes('Partition:'));
 }
 
@@ -466,7 +336,7 @@ export async function waitInSync(timeoutMs = IN_SYNC_TIMEOUT_MS, thorough = true
       last = err instanceof Error ? err.message : err;
     }
     if (Date.now() > deadline) {
-      throw clusterError(
+      throw kafkaError(
         'NOT_IN_SYNC',
         `partitions still under-replicated after ${timeoutMs / 1000} s: ${JSON.stringify(last)}`,
       );
@@ -492,12 +362,9 @@ export async function stopCluster(): Promise<void> {
   const deadline = Date.now() + STOP_TIMEOUT_MS;
   await Promise.all(
     pids.map(async ([id, pid]) => {
-      while (isAlive(pid) && Date.now() < deadline) await sleep(200);
-      if (isAlive(pid)) {
-        say(`node ${id} still alive after ${STOP_TIMEOUT_MS / 1000} s, sending SIGKILL`);
-        process.kill(pid, 'SIGKILL');
-        while (isAlive(pid)) await sleep(100);
-      }
+      await awaitExit(pid, deadline, () =>
+        say(`node ${id} still alive after ${STOP_TIMEOUT_MS / 1000} s, sending SIGKILL`),
+      );
       await rm(nodePaths(id).pid, { force: true });
     }),
   );
@@ -506,7 +373,7 @@ export async function stopCluster(): Promise<void> {
 
 function parseId(raw: string | undefined): NodeId {
   if (!isNodeId(raw)) {
-    throw clusterError('BAD_NODE', `node id must be one of ${NODE_IDS.join(', ')}, got "${raw}"`);
+    throw kafkaError('BAD_NODE', `node id must be one of ${NODE_IDS.join(', ')}, got "${raw}"`);
   }
   return Number(raw) as NodeId;
 }
@@ -548,10 +415,4 @@ async function main(cmd: string | undefined, arg: string | undefined): Promise<v
   }
 }
 
-if (import.meta.main) {
-  main(process.argv[2], process.argv[3]).catch((err: unknown) => {
-    if (err instanceof AppError) console.error(`[cluster] error ${err.code}: ${err.message}`);
-    else console.error('[cluster] error:', err);
-    process.exitCode = 1;
-  });
-}
+if (import.meta.main) runMain('cluster', () => main(process.argv[2], process.argv[3]));

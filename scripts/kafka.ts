@@ -10,13 +10,26 @@
  * - KAFKA_LOCAL_PORT: PLAINTEXT port on 127.0.0.1. Default 9092; the controller takes PORT + 1.
  * - KAFKA_LOCAL_DATA_DIR: data, logs and pid file. Default <repo>/.data/kafka.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AppError } from '../src/platform/errors.ts';
+import { logger, runMain } from './lib/cli.ts';
+import { kafkaError } from './lib/errors.ts';
+import { javaBin, javaMajor } from './lib/java.ts';
+import {
+  freshLogs,
+  kafkaJavaArgs,
+  nodeFiles,
+  randomClusterId,
+  spawnKafka,
+  waitForReadyLine,
+} from './lib/kafka-node.ts';
+import { readLivePid } from './lib/pid-file.ts';
+import { awaitExit, isOurProcess, run } from './lib/process.ts';
+import { withStartLock } from './lib/start-lock.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const KAFKA_DIR = join(ROOT, 'kafka');
@@ -24,7 +37,6 @@ const POM = join(KAFKA_DIR, 'pom.xml');
 const HOST = '127.0.0.1';
 const START_TIMEOUT_MS = 120_000;
 const STOP_TIMEOUT_MS = 30_000;
-const READY_LINE = 'Kafka Server started';
 const MIN_JAVA = 17;
 
 export interface KafkaStatus {
@@ -36,9 +48,6 @@ export interface KafkaStatus {
   foreign: boolean;
   bootstrap: string;
 }
-
-const kafkaError = (code: string, message: string, context: Record<string, unknown> = {}) =>
-  new AppError(`ERP_KAFKA_${code}`, message, { context });
 
 function port(): number {
   const raw = process.env['KAFKA_LOCAL_PORT'];
@@ -53,17 +62,10 @@ function port(): number {
 const dataDir = () => resolve(process.env['KAFKA_LOCAL_DATA_DIR'] || join(ROOT, '.data', 'kafka'));
 const paths = () => {
   const data = dataDir();
-  return {
-    data,
-    logDirs: join(data, 'kraft'),
-    logs: join(data, 'logs'),
-    props: join(data, 'server.properties'),
-    pid: join(data, 'kafka.pid'),
-    lock: join(data, 'start.lock'),
-  };
+  return { ...nodeFiles(data), lock: join(data, 'start.lock') };
 };
 const bootstrap = () => `${HOST}:${port()}`;
-const say = (line: string) => console.log(`[kafka] ${line}`);
+const say = logger('kafka');
 
 /** The version pinned in kafka/pom.xml: the pom is the single place to change it. */
 export function kafkaVersion(): string {
@@ -74,22 +76,14 @@ export function kafkaVersion(): string {
 
 const libsDir = () => join(ROOT, '.cache', 'kafka', kafkaVersion(), 'libs');
 
-function javaBin(): string {
-  const home = process.env['JAVA_HOME'];
-  return home ? join(home, 'bin', 'java') : 'java';
-}
-
 function checkJava(): void {
-  const r = spawnSync(javaBin(), ['-version'], { encoding: 'utf8' });
-  if (r.error || r.status !== 0) {
+  const major = javaMajor();
+  if (major === null) {
     throw kafkaError(
       'JAVA_MISSING',
       `Java ${MIN_JAVA}+ is required to run Kafka, but "${javaBin()}" could not be run`,
     );
   }
-  // "1.8.0_392" is Java 8, "17.0.15" is Java 17.
-  const m = /version "(\d+)(?:\.(\d+))?/.exec(r.stderr + r.stdout);
-  const major = m ? (m[1] === '1' ? Number(m[2]) : Number(m[1])) : NaN;
   if (!(major >= MIN_JAVA)) {
     throw kafkaError(
       'JAVA_TOO_OLD',
@@ -107,18 +101,6 @@ function checkMaven(): void {
       'Maven (mvn) is required once to assemble Kafka from Maven Central, but "mvn" could not be run',
     );
   }
-}
-
-/** Runs a command to completion, collecting output for error messages. */
-function run(cmd: string, args: string[]): Promise<{ code: number; out: string }> {
-  return new Promise((done, fail) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (out += b.toString()));
-    child.on('error', fail);
-    child.on('close', (code) => done({ code: code ?? 1, out }));
-  });
 }
 
 /**
@@ -165,18 +147,6 @@ export async function kafkaClasspath(): Promise<string> {
   return join(libs, '*');
 }
 
-function javaArgs(cp: string, extra: string[] = []): string[] {
-  const p = paths();
-  return [
-    `-Dlog4j2.configurationFile=${join(KAFKA_DIR, 'log4j2.yaml')}`,
-    `-Dkafka.logs.dir=${p.logs}`,
-    '-Djava.awt.headless=true',
-    ...extra,
-    '-cp',
-    cp,
-  ];
-}
-
 async function writeServerProperties(): Promise<void> {
   const p = paths();
   const template = await readFile(join(KAFKA_DIR, 'server.properties.template'), 'utf8');
@@ -191,13 +161,9 @@ async function formatStorageOnce(cp: string): Promise<void> {
   const p = paths();
   if (existsSync(join(p.logDirs, 'meta.properties'))) return;
   say(`formatting storage in ${p.logDirs}…`);
-  const id = await run(javaBin(), [...javaArgs(cp), 'kafka.tools.StorageTool', 'random-uuid']);
-  const clusterId = id.out.trim().split('\n').pop()?.trim() ?? '';
-  if (id.code !== 0 || !/^[\w-]{22}$/.test(clusterId)) {
-    throw kafkaError('FORMAT_FAILED', `StorageTool random-uuid failed:\n${id.out.slice(-4000)}`);
-  }
+  const clusterId = await randomClusterId(cp, p.logs);
   const fmt = await run(javaBin(), [
-    ...javaArgs(cp),
+    ...kafkaJavaArgs(p.logs, cp),
     'kafka.tools.StorageTool',
     'format',
     '-t',
@@ -213,49 +179,12 @@ async function formatStorageOnce(cp: string): Promise<void> {
   }
 }
 
-/** Alive and not a zombie: a dead child of a still-running parent stays in the table as "Z". */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return true; // no /proc (macOS): kill(0) is all we have
-  }
-}
-
 /** Pids get reused: only a live `java … kafka.Kafka` counts as our broker. */
-function isOurBroker(pid: number): boolean {
-  if (!isAlive(pid)) return false;
-  try {
-    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    return /(^|\/)java$/.test(argv[0] ?? '') && argv.includes('kafka.Kafka');
-  } catch {
-    return true;
-  }
-}
-
-async function readPid(): Promise<number | null> {
-  try {
-    const n = Number((await readFile(paths().pid, 'utf8')).trim());
-    return Number.isInteger(n) && n > 0 ? n : null;
-  } catch {
-    return null;
-  }
-}
+const isOurBroker = (pid: number) =>
+  isOurProcess(pid, (argv) => /(^|\/)java$/.test(argv[0] ?? '') && argv.includes('kafka.Kafka'));
 
 /** Our broker's pid, removing a stale pid file on the way. */
-async function livePid(): Promise<number | null> {
-  const pid = await readPid();
-  if (pid === null) return null;
-  if (isOurBroker(pid)) return pid;
-  await rm(paths().pid, { force: true });
-  return null;
-}
+const livePid = () => readLivePid(paths().pid, isOurBroker, { removeUnparsable: false });
 
 function portOpen(p: number, timeoutMs = 1000): Promise<boolean> {
   return new Promise((done) => {
@@ -309,49 +238,16 @@ async function waitUntilServing(p: number, timeoutMs: number): Promise<boolean> 
   return false;
 }
 
-async function tail(file: string, lines = 40): Promise<string> {
-  try {
-    return (await readFile(file, 'utf8')).split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
-}
-
-/**
- * Serialises starts across processes (test files run in parallel and each calls ensureKafka).
- * A lock whose owner died is taken over.
- */
-async function withStartLock<T>(fn: () => Promise<T>): Promise<T> {
-  const { lock } = paths();
-  const deadline = Date.now() + START_TIMEOUT_MS + 60_000;
-  for (;;) {
-    try {
-      const fh = await open(lock, 'wx');
-      await fh.writeFile(String(process.pid));
-      await fh.close();
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const owner = Number((await readFile(lock, 'utf8').catch(() => '')).trim());
-      if (owner > 0 && !isAlive(owner)) {
-        await rm(lock, { force: true });
-        continue;
-      }
-      if (Date.now() > deadline) {
-        throw kafkaError(
-          'LOCK_TIMEOUT',
-          `another process (pid ${owner}) holds ${lock} and has not finished starting Kafka`,
-        );
-      }
-      await sleep(250);
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    await rm(lock, { force: true });
-  }
-}
+/** Test files run in parallel and each calls ensureKafka: one of them starts the broker. */
+const startLock = () => ({
+  file: paths().lock,
+  startTimeoutMs: START_TIMEOUT_MS,
+  timeoutError: (owner: number, lock: string) =>
+    kafkaError(
+      'LOCK_TIMEOUT',
+      `another process (pid ${owner}) holds ${lock} and has not finished starting Kafka`,
+    ),
+});
 
 /** Where this broker stands, without starting or stopping anything. */
 export async function kafkaStatus(): Promise<KafkaStatus> {
@@ -369,53 +265,19 @@ async function startBroker(): Promise<void> {
   await writeServerProperties();
   await formatStorageOnce(cp);
 
-  // Fresh server.log per start, so the ready line we find belongs to this run.
-  const serverLog = join(p.logs, 'server.log');
-  if (existsSync(serverLog)) await rename(serverLog, `${serverLog}.previous`);
-  const outFile = join(p.logs, 'kafka.out');
-  const out = await open(outFile, 'w');
-
+  const out = await freshLogs(p);
   say(`starting Kafka ${kafkaVersion()} on ${bootstrap()} (data in ${p.data})…`);
   const started = Date.now();
-  const heap = [
-    '-Xms512m',
-    '-Xmx512m',
-    '-XX:+UseG1GC',
-    '-XX:MaxGCPauseMillis=20',
-    '-XX:+ExplicitGCInvokesConcurrent',
-  ];
-  const child = spawn(javaBin(), [...javaArgs(cp, heap), 'kafka.Kafka', p.props], {
-    cwd: p.data,
-    detached: true,
-    stdio: ['ignore', out.fd, out.fd],
+  const pid = await spawnKafka(p, cp, out);
+  await waitForReadyLine({
+    files: p,
+    pid,
+    started,
+    timeoutMs: START_TIMEOUT_MS,
+    name: 'Kafka',
+    context: {},
+    onTimeout: stopKafka,
   });
-  await out.close();
-  child.unref();
-  const pid = child.pid;
-  if (pid === undefined) throw kafkaError('START_FAILED', `could not spawn ${javaBin()}`);
-  await writeFile(p.pid, String(pid));
-
-  const deadline = started + START_TIMEOUT_MS;
-  for (;;) {
-    const log = await readFile(serverLog, 'utf8').catch(() => '');
-    if (log.includes(READY_LINE)) break;
-    const logs = async () =>
-      `--- ${outFile}\n${await tail(outFile)}\n--- ${serverLog}\n${await tail(serverLog)}`;
-    if (!isAlive(pid)) {
-      await rm(p.pid, { force: true });
-      throw kafkaError('START_FAILED', `Kafka exited during startup:\n${await logs()}`, { pid });
-    }
-    if (Date.now() > deadline) {
-      const text = await logs();
-      await stopKafka();
-      throw kafkaError(
-        'START_TIMEOUT',
-        `Kafka did not log "${READY_LINE}" within ${START_TIMEOUT_MS / 1000} s:\n${text}`,
-        { pid },
-      );
-    }
-    await sleep(200);
-  }
   say(`started in ${((Date.now() - started) / 1000).toFixed(1)} s (pid ${pid})`);
 }
 
@@ -426,7 +288,7 @@ async function startBroker(): Promise<void> {
 export async function ensureKafka(): Promise<{ bootstrap: string; startedByUs: boolean }> {
   const p = paths();
   await mkdir(p.data, { recursive: true });
-  return withStartLock(async () => {
+  return withStartLock(startLock(), async () => {
     const pid = await livePid();
     if (pid !== null) {
       // Its starter may have died before the broker was ready.
@@ -461,13 +323,9 @@ export async function stopKafka(): Promise<{ stopped: boolean; pid: number | nul
   }
   say(`stopping pid ${pid}…`);
   process.kill(pid, 'SIGTERM');
-  const deadline = Date.now() + STOP_TIMEOUT_MS;
-  while (isAlive(pid) && Date.now() < deadline) await sleep(200);
-  if (isAlive(pid)) {
-    say(`still alive after ${STOP_TIMEOUT_MS / 1000} s, sending SIGKILL`);
-    process.kill(pid, 'SIGKILL');
-    while (isAlive(pid)) await sleep(100);
-  }
+  await awaitExit(pid, Date.now() + STOP_TIMEOUT_MS, () =>
+    say(`still alive after ${STOP_TIMEOUT_MS / 1000} s, sending SIGKILL`),
+  );
   await rm(paths().pid, { force: true });
   say('stopped');
   return { stopped: true, pid };
@@ -494,10 +352,4 @@ async function main(cmd: string | undefined): Promise<void> {
   }
 }
 
-if (import.meta.main) {
-  main(process.argv[2]).catch((err: unknown) => {
-    if (err instanceof AppError) console.error(`[kafka] error ${err.code}: ${err.message}`);
-    else console.error('[kafka] error:', err);
-    process.exitCode = 1;
-  });
-}
+if (import.meta.main) runMain('kafka', () => main(process.argv[2]));
