@@ -74,6 +74,6 @@ export async function keepListening(
   };
 }
 
-export function quoteIdent(name: string): string {
+function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }

@@ -69,6 +69,17 @@ export async function readLowStockState(
       'open_alert.priority as open_alert_priority',
     ])
     .executeTakeFirstOrThrow();
+  return lowStockStateOf(row);
+}
+
+/** The state from a row of either read (one product or many). */
+function lowStockStateOf(row: {
+  pending_total: number | string;
+  total: number | string;
+  first_at: Date | string | null;
+  open_alert_id: string | null;
+  open_alert_priority: Priority | null;
+}): LowStockState {
   return {
     pendingOrderQuantity: Number(row.pending_total),
     openAlert:
@@ -193,14 +204,7 @@ export async function readLowStockStates(
     trx,
   );
   for (const row of rows) {
-    states.set(productKeyOf(row.tenant_id, row.product_id), {
-      pendingOrderQuantity: Number(row.pending_total),
-      openAlert:
-        row.open_alert_id === null || row.open_alert_priority === null
-          ? undefined
-          : { id: row.open_alert_id, priority: row.open_alert_priority },
-      outflow: outflowSummaryOf(row),
-    });
+    states.set(productKeyOf(row.tenant_id, row.product_id), lowStockStateOf(row));
   }
   return states;
 }

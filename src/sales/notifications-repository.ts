@@ -34,18 +34,9 @@ export function insertNotificationsQuery(
   notifications: NewNotification[],
   now: Date,
 ) {
-  return trx.insertInto('notifications').values(
-    notifications.map((n) => ({
-      id: randomUUID(),
-      tenant_id: tenantId,
-      alert_id: n.alertId,
-      channel: n.channel,
-      priority: n.priority,
-      message: n.message,
-      status: 'pending' as const,
-      next_attempt_at: now,
-      created_at: now,
-    })),
+  return insertNotificationRowsQuery(
+    trx,
+    notifications.map((n) => ({ tenantId, at: now, n })),
   );
 }
 

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Admin } from '@platformatic/kafka';
 import { createConsumer } from '../../src/messaging/kafka/index.ts';
@@ -17,6 +17,21 @@ import { assertSound } from './scenario.ts';
 import { printFigures, saveFigures, verify, waitForConvergence } from './verify.ts';
 
 const SHUTDOWN_TIMEOUT_MS = 15_000;
+
+/**
+ * A fresh scenario with both services as processes and 100 adjustments/s running. Its schemas
+ * are dropped at the end only once the test set `done.passed` (a failure keeps them to inspect).
+ */
+async function underLoad(t: TestContext, name: string) {
+  const s = await createScenario(name);
+  const done = { passed: false };
+  t.after(() => s.cleanup(done.passed));
+  const inventory = await s.inventory();
+  const sales = await s.sales();
+  const products = await createProducts(inventory);
+  const load = startLoad({ url: inventory.url, products, ratePerSecond: 100 });
+  return { s, inventory, sales, load, done };
+}
 
 /**
  * Until the port refuses connections, sends a GET every 5 ms, each on a connection of its own
@@ -92,13 +107,7 @@ async function topicIndex(
 }
 
 test('SIGTERM to Inventory under load: new requests refused (503 or at connect), exit 0 in time, no committed event left unpublished', async (t) => {
-  const s = await createScenario('shutdown-inventory');
-  let passed = false;
-  t.after(() => s.cleanup(passed));
-  const inventory = await s.inventory();
-  const sales = await s.sales();
-  const products = await createProducts(inventory);
-  const load = startLoad({ url: inventory.url, products, ratePerSecond: 100 });
+  const { s, inventory, sales, load, done } = await underLoad(t, 'shutdown-inventory');
   await sleep(8000);
   const signalledAt = Date.now();
   const exiting = inventory.signal('SIGTERM');
@@ -161,17 +170,11 @@ test('SIGTERM to Inventory under load: new requests refused (503 or at connect),
   printFigures(figures);
   saveFigures(figures);
   assertSound(figures);
-  passed = true;
+  done.passed = true;
 });
 
 test('SIGTERM to Sales under load: exit 0 in time; committed offsets cover the inbox and lose nothing', async (t) => {
-  const s = await createScenario('shutdown-sales');
-  let passed = false;
-  t.after(() => s.cleanup(passed));
-  const inventory = await s.inventory();
-  const sales = await s.sales();
-  const products = await createProducts(inventory);
-  const load = startLoad({ url: inventory.url, products, ratePerSecond: 100 });
+  const { s, sales, load, done } = await underLoad(t, 'shutdown-sales');
   await sleep(8000);
   await sales.scrape();
   const signalledAt = Date.now();
@@ -225,17 +228,11 @@ test('SIGTERM to Sales under load: exit 0 in time; committed offsets cover the i
   saveFigures(figures);
   assertSound(figures);
   assert.equal(figures.duplicates, 0, 'a clean stop leaves nothing to redeliver');
-  passed = true;
+  done.passed = true;
 });
 
 test('a second signal during the graceful stop exits at once', async (t) => {
-  const s = await createScenario('shutdown-second-signal');
-  let passed = false;
-  t.after(() => s.cleanup(passed));
-  const inventory = await s.inventory();
-  const sales = await s.sales();
-  const products = await createProducts(inventory);
-  const load = startLoad({ url: inventory.url, products, ratePerSecond: 100 });
+  const { s, sales, load, done } = await underLoad(t, 'shutdown-second-signal');
   t.after(() => load.stop());
   await sleep(5000);
   // Hold the inbox so that Sales' batch in hand cannot commit: the graceful stop waits for it (as
@@ -267,5 +264,5 @@ test('a second signal during the graceful stop exits at once', async (t) => {
   );
   assert.ok(tookMs < 1000, 'exits within a second of the second signal');
   assert.match(sales.logTail(50), /second signal/);
-  passed = true;
+  done.passed = true;
 });

@@ -24,23 +24,7 @@ import {
 import { openDatabase, type Database } from '../../src/platform/database.ts';
 import { databaseUrl, testDatabase } from '../support/database.ts';
 import { pushInto, testBootstrap, uniqueName, waitUntil } from '../support/kafka.ts';
-
-/** The columns of the Sales `outbox` table these tests read. */
-interface OutboxDB {
-  outbox: {
-    position: number;
-    transaction_id: string;
-    tenant_id: string;
-    event_id: string;
-    event_type: string;
-    topic: string;
-    message_key: string;
-    envelope: Envelope;
-    headers: Record<string, string>;
-    occurred_at: Date;
-    published_at: Date | null;
-  };
-}
+import type { OutboxDB } from './fixtures.ts';
 
 let conn: KafkaConnectionOptions;
 

@@ -4,23 +4,7 @@ import { test } from 'node:test';
 import type { Envelope } from '../../src/contract/index.ts';
 import { appendToOutbox, type OutboxRow } from '../../src/messaging/outbox.ts';
 import { testDatabase } from '../support/database.ts';
-
-/** The columns of the Sales `outbox` table these tests read. */
-interface OutboxDB {
-  outbox: {
-    position: number;
-    transaction_id: string;
-    tenant_id: string;
-    event_id: string;
-    event_type: string;
-    topic: string;
-    message_key: string;
-    envelope: Envelope;
-    headers: Record<string, string>;
-    occurred_at: Date;
-    published_at: Date | null;
-  };
-}
+import type { OutboxDB } from './fixtures.ts';
 
 function row(key: string, seq: number): OutboxRow {
   const eventId = randomUUID();
