@@ -1,25 +1,14 @@
 -- Inventory: an event store that doubles as the transactional outbox, and its read models.
+-- Applied by the service kit after the messaging layer's outbox table (events).
 
--- Every event of every product stream, in append order. A row is published to Kafka by the
--- relay after its transaction committed; published_at marks it done.
-CREATE TABLE events (
-  position        bigserial PRIMARY KEY,
-  transaction_id  xid8 NOT NULL DEFAULT pg_current_xact_id(),
-  tenant_id       text NOT NULL,
-  stream_id       text NOT NULL,
-  stream_version  integer NOT NULL,
-  event_id        text NOT NULL UNIQUE,
-  event_type      text NOT NULL,
-  topic           text NOT NULL,
-  message_key     text NOT NULL,
-  envelope        json NOT NULL,  -- json, not jsonb: keeps the text (and key order) as written
-  headers         jsonb NOT NULL,
-  occurred_at     timestamptz NOT NULL,
-  published_at    timestamptz,
+-- Every event of every product stream, in append order: the outbox the messaging layer defines
+-- (src/messaging/outbox/table.ts, created before this file runs), plus the stream columns. A row
+-- is published to Kafka by the relay after its transaction committed; published_at marks it done.
+ALTER TABLE events
+  ADD COLUMN stream_id       text NOT NULL,
+  ADD COLUMN stream_version  integer NOT NULL,
   -- Optimistic concurrency: two writers appending the same version of one stream collide here.
-  UNIQUE (stream_id, stream_version)
-);
-CREATE INDEX events_unpublished ON events (position) WHERE published_at IS NULL;
+  ADD CONSTRAINT events_stream_id_stream_version_key UNIQUE (stream_id, stream_version);
 CREATE INDEX events_tenant_stream ON events (tenant_id, stream_id, stream_version);
 
 -- Read model of product state, updated in the same transaction as the events it folds.

@@ -1,12 +1,6 @@
--- Sales: inbox, its own read model of products, orders, alerts, forecasts, notifications, outbox.
-
--- One row per inventory event already applied: a redelivery finds its id here and has no effect.
-CREATE TABLE inbox (
-  event_id      text PRIMARY KEY,
-  event_type    text NOT NULL,
-  tenant_id     text NOT NULL,
-  processed_at  timestamptz NOT NULL DEFAULT now()
-);
+-- Sales: its own read model of products, orders, alerts, forecasts, notifications. The inbox and
+-- the outbox are the messaging layer's tables (src/messaging/inbox/table.ts, outbox/table.ts),
+-- created by the service kit before this file runs.
 
 -- Catalog fields are null while only a stock_adjusted has been seen for the product (it carries
 -- no name, price or reorder figures); inventory.product_created fills them in.
@@ -117,18 +111,3 @@ CREATE TABLE notifications (
   sent_at     timestamptz
 );
 CREATE INDEX notifications_pending ON notifications (next_attempt_at) WHERE status = 'pending';
-
-CREATE TABLE outbox (
-  position        bigserial PRIMARY KEY,
-  transaction_id  xid8 NOT NULL DEFAULT pg_current_xact_id(),
-  tenant_id       text NOT NULL,
-  event_id        text NOT NULL UNIQUE,
-  event_type      text NOT NULL,
-  topic           text NOT NULL,
-  message_key     text NOT NULL,
-  envelope        json NOT NULL,  -- json, not jsonb: keeps the text (and key order) as written
-  headers         jsonb NOT NULL,
-  occurred_at     timestamptz NOT NULL,
-  published_at    timestamptz
-);
-CREATE INDEX outbox_unpublished ON outbox (position) WHERE published_at IS NULL;

@@ -3,7 +3,7 @@
  * src/messaging/dead-letter.ts, typed, plus what identifies the event. A record written by
  * another tool may lack any of them, so every field but the position is optional.
  */
-import type { IncomingRecord } from '../messaging/kafka/index.ts';
+import type { IncomingRecord } from '../messaging/index.ts';
 
 export interface DeadLetterView {
   /** Position in the dead-letter topic. */

@@ -2,13 +2,13 @@
  * `dlq list | show | redrive`: functions taking their options and an output, so tests call them
  * directly. They read the dead-letter topic with a throwaway reader (no group's offsets move).
  */
-import { createProducer, readTopic } from '../messaging/kafka/index.ts';
+import { createProducer, readTopic } from '../messaging/index.ts';
 import type {
   EventProducer,
   IncomingRecord,
   KafkaConnectionOptions,
   RawOutgoingRecord,
-} from '../messaging/kafka/index.ts';
+} from '../messaging/index.ts';
 import { matchesFilter, originalHeaders, viewDeadLetter } from './dead-letter-view.ts';
 import type { DeadLetterFilter, DeadLetterView } from './dead-letter-view.ts';
 import { deadLetterNotFoundError } from './errors.ts';

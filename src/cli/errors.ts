@@ -1,5 +1,5 @@
 /** Codes of the command-line tool (`npm run cli`). */
-import { AppError } from '../platform/errors.ts';
+import { AppError } from '../platform/index.ts';
 
 export const CliErrorCodes = {
   /** A bad command, option or value; the message says which. Exit status 2. */
@@ -11,7 +11,7 @@ export const CliErrorCodes = {
 export type CliErrorCode = (typeof CliErrorCodes)[keyof typeof CliErrorCodes];
 
 export function usageError(message: string): AppError {
-  return new AppError(CliErrorCodes.USAGE, message, { retryable: false, status: 400 });
+  return new AppError(CliErrorCodes.USAGE, message, { retryable: false });
 }
 
 export function deadLetterNotFoundError(
@@ -22,6 +22,6 @@ export function deadLetterNotFoundError(
   return new AppError(
     CliErrorCodes.NOT_FOUND,
     `no record at ${topic} ${partition}:${offset} (deleted by retention, or not written yet)`,
-    { retryable: false, status: 404, context: { topic, partition, offset: String(offset) } },
+    { retryable: false, context: { topic, partition, offset: String(offset) } },
   );
 }

@@ -5,9 +5,8 @@
  */
 import { parseArgs } from 'node:util';
 import { isContractError } from '../contract/index.ts';
-import { loadConfig } from '../platform/config.ts';
-import { isAppError } from '../platform/errors.ts';
-import { kafkaConnectionFrom } from '../platform/kafka-connection.ts';
+import { DLQ_SUFFIX, kafkaConnectionFrom } from '../messaging/index.ts';
+import { isAppError, loadConfig } from '../platform/index.ts';
 import type { DeadLetterFilter } from './dead-letter-view.ts';
 import { DEFAULT_LIST_LIMIT, dlqList, dlqRedrive, dlqShow } from './dlq.ts';
 import type { Output } from './dlq.ts';
@@ -150,7 +149,7 @@ async function dispatch(argv: string[], output: Output, env: Env): Promise<numbe
   // Arguments first: a usage error should not depend on the environment being right.
   const config = loadConfig(env);
   const conn = kafkaConnectionFrom(config.kafka, 'cli');
-  const topic = values.topic ?? `${config.kafka.inventoryTopic}.dlq`;
+  const topic = values.topic ?? `${config.kafka.inventoryTopic}${DLQ_SUFFIX}`;
 
   switch (command) {
     case 'list':

@@ -1,7 +1,7 @@
 /**
  * Command handlers: load the product (the read-model row is the snapshot at its stream
  * version) with its recent outflow, decide, then append the events with the expected version,
- * update the read model and the stock movements in one atomic statement (unit-of-work.ts), and
+ * update the read model and the stock movements in one atomic statement (event-store.ts), and
  * signal the outbox relay once that committed.
  *
  * The first attempt is optimistic: the read and the write each run on their own, two round trips
@@ -12,17 +12,17 @@
  * exhausted 8 attempts with 20 concurrent writers of one product on PostgreSQL).
  */
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
+import type { Kysely } from 'kysely';
 import { createEvent } from '../contract/index.ts';
 import type { AnyEvent } from '../contract/index.ts';
-import type { Kysely } from 'kysely';
-import type { Database } from '../platform/database.ts';
-import { isAppError } from '../platform/errors.ts';
+import { backoff, createRetryPolicy } from '../platform/index.ts';
+import type { Database, RetryPolicy } from '../platform/index.ts';
 import { CONSUMPTION_WINDOW_DAYS, daysOfStockRemaining, windowDays } from './consumption.ts';
 import type { InventoryDB } from './db.ts';
+import { isVersionConflict } from './errors.ts';
+import { commitDecision, loadForDecision } from './event-store.ts';
 import { decide, evolve } from './product.ts';
 import type { ProductCommand, ProductState } from './product.ts';
-import { commitDecision, loadForDecision } from './unit-of-work.ts';
 
 export interface CommandOptions {
   database: Database<InventoryDB>;
@@ -30,8 +30,11 @@ export interface CommandOptions {
   topic: string;
   /** Told after each commit, so that the relay publishes without waiting for its poll. */
   outbox?: { committed(): void };
-  /** Attempts on version conflicts before giving up with ERP_INV_VERSION_CONFLICT. Default: 8. */
-  maxAttempts?: number;
+  /**
+   * Attempts on version conflicts before giving up with ERP_INV_VERSION_CONFLICT, and the
+   * pauses between them. Default: CONFLICT_RETRY_POLICY.
+   */
+  retryPolicy?: Partial<RetryPolicy>;
   now?: () => Date;
 }
 
@@ -46,11 +49,23 @@ export interface CommandMeta {
 }
 
 export const SOURCE_SERVICE = 'inventory-service';
+
+/**
+ * 8 attempts; pauses drawn from 0 to 2^n ms (full jitter) so that the writers that collided do
+ * not collide again in step. The second attempt already locks the row, so later ones are rare.
+ */
+export const CONFLICT_RETRY_POLICY: RetryPolicy = createRetryPolicy({
+  attempts: 8,
+  initialDelayMs: 1,
+  multiplier: 2,
+  maxDelayMs: 256,
+  jitter: 1,
+});
 const DAY_MS = 86_400_000;
 
 export function createCommandHandler(options: CommandOptions) {
   const now = options.now ?? (() => new Date());
-  const maxAttempts = options.maxAttempts ?? 8;
+  const policy = createRetryPolicy(options.retryPolicy, CONFLICT_RETRY_POLICY);
 
   async function runOnce(
     db: Kysely<InventoryDB>,
@@ -111,10 +126,8 @@ export function createCommandHandler(options: CommandOptions) {
         options.outbox?.committed();
         return result;
       } catch (err) {
-        const conflict = isAppError(err) && err.code === 'ERP_INV_VERSION_CONFLICT';
-        if (!conflict || attempt >= maxAttempts) throw err;
-        // Jittered pause so that the writers that collided do not collide again in step.
-        await sleep(Math.random() * 2 ** attempt);
+        if (!isVersionConflict(err) || attempt >= policy.attempts) throw err;
+        await backoff(policy, attempt);
       }
     }
   }

@@ -1,22 +1,13 @@
-/** Kysely table types of the Inventory database (migrations/inventory). */
+/** Kysely table types of the Inventory database (migrations/inventory; the outbox shape is the messaging layer's). */
 import type { ColumnType, Generated } from 'kysely';
+import type { OutboxTable } from '../messaging/index.ts';
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 
-export interface EventsTable {
-  position: Generated<number>;
-  transaction_id: Generated<string>;
-  tenant_id: string;
+/** The event store: an outbox (the relay publishes it) whose rows are product streams. */
+export interface EventsTable extends OutboxTable {
   stream_id: string;
   stream_version: number;
-  event_id: string;
-  event_type: string;
-  topic: string;
-  message_key: string;
-  envelope: ColumnType<unknown, string, string>;
-  headers: ColumnType<Record<string, string>, string, string>;
-  occurred_at: Timestamp;
-  published_at: Timestamp | null;
 }
 
 export interface ProductsTable {

@@ -1,43 +1,59 @@
-/** Inventory's stable error codes. Callers and clients match on `code`, never on the message. */
-import { AppError } from '../platform/errors.ts';
+/**
+ * Inventory's stable error codes. Callers and clients match on `code`, never on the message.
+ * Their HTTP statuses are in routes.ts.
+ */
+import { AppError } from '../platform/index.ts';
+
+export const InventoryErrorCodes = {
+  /** No such product for this tenant (another tenant's id looks the same as a missing one). */
+  PRODUCT_NOT_FOUND: 'ERP_INV_PRODUCT_NOT_FOUND',
+  /** The tenant already has a product with this sku. */
+  DUPLICATE_SKU: 'ERP_INV_DUPLICATE_SKU',
+  /** A create for a product id that exists. */
+  PRODUCT_EXISTS: 'ERP_INV_PRODUCT_EXISTS',
+  /** The adjustment would take stock below zero. */
+  INSUFFICIENT_STOCK: 'ERP_INV_INSUFFICIENT_STOCK',
+  /** Another writer appended to the same stream first; the command retries from fresh state. */
+  VERSION_CONFLICT: 'ERP_INV_VERSION_CONFLICT',
+} as const;
+
+export type InventoryErrorCode = (typeof InventoryErrorCodes)[keyof typeof InventoryErrorCodes];
 
 export function productNotFound(productId: string): AppError {
-  return new AppError('ERP_INV_PRODUCT_NOT_FOUND', `product ${productId} not found`, {
-    status: 404,
+  return new AppError(InventoryErrorCodes.PRODUCT_NOT_FOUND, `product ${productId} not found`, {
     context: { product_id: productId },
   });
 }
 
 export function duplicateSku(sku: string): AppError {
-  return new AppError('ERP_INV_DUPLICATE_SKU', `a product with sku ${sku} already exists`, {
-    status: 409,
-    context: { sku },
-  });
+  return new AppError(
+    InventoryErrorCodes.DUPLICATE_SKU,
+    `a product with sku ${sku} already exists`,
+    { context: { sku } },
+  );
 }
 
 export function productExists(productId: string): AppError {
-  return new AppError('ERP_INV_PRODUCT_EXISTS', `product ${productId} already exists`, {
-    status: 409,
+  return new AppError(InventoryErrorCodes.PRODUCT_EXISTS, `product ${productId} already exists`, {
     context: { product_id: productId },
   });
 }
 
 export function insufficientStock(productId: string, onHand: number, change: number): AppError {
   return new AppError(
-    'ERP_INV_INSUFFICIENT_STOCK',
+    InventoryErrorCodes.INSUFFICIENT_STOCK,
     `adjusting by ${change} would take stock of ${productId} below zero (on hand: ${onHand})`,
-    {
-      status: 409,
-      context: { product_id: productId, quantity_on_hand: onHand, quantity_change: change },
-    },
+    { context: { product_id: productId, quantity_on_hand: onHand, quantity_change: change } },
   );
 }
 
-/** Another writer appended to the same stream first; the command is retried from fresh state. */
 export function versionConflict(productId: string, expected: number): AppError {
-  return new AppError('ERP_INV_VERSION_CONFLICT', `product ${productId} changed concurrently`, {
-    status: 409,
+  return new AppError(InventoryErrorCodes.VERSION_CONFLICT, `product ${productId} changed concurrently`, {
     retryable: true,
     context: { product_id: productId, expected_version: expected },
   });
+}
+
+export function isVersionConflict(err: unknown): boolean {
+  return err instanceof AppError && err.code === InventoryErrorCodes.VERSION_CONFLICT;
 }

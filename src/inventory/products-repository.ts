@@ -1,22 +1,7 @@
-/** Queries of the products read model (its writes are in unit-of-work.ts). */
+/** Queries of the products read model (it is written with the events, in event-store.ts). */
 import type { Kysely, Selectable } from 'kysely';
 import type { InventoryDB, ProductsTable } from './db.ts';
 import type { ProductState } from './product.ts';
-
-/** The current state of a product (commands lock and read it in unit-of-work.ts). */
-export async function findProduct(
-  db: Kysely<InventoryDB>,
-  tenantId: string,
-  productId: string,
-): Promise<ProductState | null> {
-  const row = await db
-    .selectFrom('products')
-    .selectAll()
-    .where('tenant_id', '=', tenantId)
-    .where('id', '=', productId)
-    .executeTakeFirst();
-  return row === undefined ? null : toProductState(row);
-}
 
 export interface ProductView extends ProductState {
   createdAt: Date;

@@ -1,14 +1,24 @@
 /** The Inventory HTTP API: products and stock adjustments, per tenant (X-Tenant-ID). */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Database } from '../platform/database.ts';
-import { parseInput, tenantOf } from '../platform/http.ts';
+import { parseInput, tenantOf } from '../platform/index.ts';
+import type { Database, HttpStatusTable } from '../platform/index.ts';
 import type { CommandHandler } from './commands.ts';
 import type { InventoryDB } from './db.ts';
-import { productNotFound } from './errors.ts';
+import { InventoryErrorCodes, productNotFound } from './errors.ts';
+import type { InventoryErrorCode } from './errors.ts';
 import type { ProductState } from './product.ts';
 import { getProduct, listProducts } from './products-repository.ts';
 import type { ProductView } from './products-repository.ts';
 import { createProductBody, listQuery, productParams, stockAdjustmentBody } from './schemas.ts';
+
+/** What Inventory's error codes mean over HTTP. */
+export const INVENTORY_HTTP_STATUSES: HttpStatusTable & Record<InventoryErrorCode, number> = {
+  [InventoryErrorCodes.PRODUCT_NOT_FOUND]: 404,
+  [InventoryErrorCodes.DUPLICATE_SKU]: 409,
+  [InventoryErrorCodes.PRODUCT_EXISTS]: 409,
+  [InventoryErrorCodes.INSUFFICIENT_STOCK]: 409,
+  [InventoryErrorCodes.VERSION_CONFLICT]: 409,
+};
 
 export interface InventoryRouteDeps {
   database: Database<InventoryDB>;

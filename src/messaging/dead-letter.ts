@@ -3,7 +3,7 @@
  * value bytes untouched (so it can be replayed once fixed) and `dlq.*` headers saying why.
  */
 import { isContractError } from '../contract/index.ts';
-import { isAppError } from '../platform/errors.ts';
+import { isAppError } from '../platform/index.ts';
 import { MessagingErrorCodes } from './errors.ts';
 import type { EventProducer, IncomingRecord, RawOutgoingRecord } from './kafka/index.ts';
 

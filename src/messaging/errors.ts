@@ -3,7 +3,7 @@
  * violations that only show once the Kafka record is seen next to its envelope (header, key), so
  * they live here rather than in src/contract.
  */
-import { AppError } from '../platform/errors.ts';
+import { AppError } from '../platform/index.ts';
 
 export const MessagingErrorCodes = {
   /** The record's `tenant_id` header differs from the envelope's tenant. Dead-lettered. */
@@ -20,8 +20,8 @@ export const MessagingErrorCodes = {
   STATE: 'ERP_MSG_STATE',
   /** A handler failed with something that carries no code of ours (a bug, a raw driver error). */
   UNEXPECTED: 'ERP_MSG_UNEXPECTED',
-  /** A retry policy field is out of range or unknown; the message names the field. */
-  INVALID_RETRY_POLICY: 'ERP_MSG_INVALID_RETRY_POLICY',
+  /** The outbox relay was given a table that does not exist (migrations not run?). */
+  OUTBOX_UNKNOWN_TABLE: 'ERP_OUTBOX_UNKNOWN_TABLE',
 } as const;
 
 export type MessagingErrorCode = (typeof MessagingErrorCodes)[keyof typeof MessagingErrorCodes];
@@ -30,7 +30,7 @@ export function tenantMismatchError(header: string, envelopeTenant: string): App
   return new AppError(
     MessagingErrorCodes.TENANT_MISMATCH,
     `tenant_id header "${header}" differs from the envelope's tenant_id "${envelopeTenant}"`,
-    { retryable: false, status: 400, context: { header, tenant_id: envelopeTenant } },
+    { retryable: false, context: { header, tenant_id: envelopeTenant } },
   );
 }
 
@@ -38,7 +38,7 @@ export function wrongKeyError(actual: string | null, expected: string): AppError
   return new AppError(
     MessagingErrorCodes.WRONG_KEY,
     `record key ${actual === null ? 'is missing' : `"${actual}"`}, expected "${expected}"`,
-    { retryable: false, status: 400, context: { key: actual, expected_key: expected } },
+    { retryable: false, context: { key: actual, expected_key: expected } },
   );
 }
 
@@ -50,10 +50,10 @@ export function stoppedError(): AppError {
   );
 }
 
-export function invalidRetryPolicyError(field: string, problem: string): AppError {
+export function unknownOutboxTableError(table: string): AppError {
   return new AppError(
-    MessagingErrorCodes.INVALID_RETRY_POLICY,
-    `invalid retry policy: ${field} ${problem}`,
-    { retryable: false, context: { field } },
+    MessagingErrorCodes.OUTBOX_UNKNOWN_TABLE,
+    `outbox table "${table}" does not exist`,
+    { context: { table } },
   );
 }

@@ -1,21 +1,22 @@
 /**
  * Which handler applies which event type. One handler per type: two handlers for one event in one
  * transaction would make their combined effect depend on registration order.
+ *
+ * One kind of handler: it receives a run of consecutive events of its type (a run of one is the
+ * single case), so a handler is written once and is set-based from the start.
  */
 import type { Kysely } from 'kysely';
 import { isEventType } from '../contract/index.ts';
 import type { EventOf, EventType } from '../contract/index.ts';
-import { AppError } from '../platform/errors.ts';
-import type { Logger } from '../platform/logger.ts';
+import { AppError } from '../platform/index.ts';
+import type { Logger } from '../platform/index.ts';
 import { MessagingErrorCodes } from './errors.ts';
 import type { IncomingRecord } from './kafka/index.ts';
 
 export interface HandlerContext<DB> {
   /** The batch's transaction: every write goes through it (on PGlite, `db` would hang). */
   trx: Kysely<DB>;
-  /** topic/partition/offset/headers of the Kafka record. */
-  record: IncomingRecord;
-  /** Carries event_id, event_type, tenant_id and correlation_id. */
+  /** For a run of one: event_id, event_type, tenant_id, correlation_id; else the type and count. */
   log: Logger;
   /**
    * Runs once the transaction committed (deliver notifications, wake a relay). Dropped if it rolls
@@ -24,60 +25,28 @@ export interface HandlerContext<DB> {
   afterCommit(fn: () => void | Promise<void>): void;
 }
 
-/**
- * Applies one event. Throw an AppError with `retryable: true` for a transient failure (the batch is
- * retried), anything else to have the event dead-lettered.
- */
-export type EventHandler<T extends EventType, DB> = (
-  event: EventOf<T>,
-  ctx: HandlerContext<DB>,
-) => Promise<void>;
-
-/** What a batch handler gets besides its events: no single record, one log for the run. */
-export type BatchHandlerContext<DB> = Pick<HandlerContext<DB>, 'trx' | 'log' | 'afterCommit'>;
-
-/** One event of a run handed to a batch handler, with its Kafka record. */
-export interface BatchItem<T extends EventType> {
+/** One event of a run, with the Kafka record it came in (topic, partition, offset, headers). */
+export interface ConsumedEvent<T extends EventType> {
   event: EventOf<T>;
   record: IncomingRecord;
 }
 
 /**
  * Applies a run of consecutive new events of one type, in offset order, with the same effects as
- * applying them one by one in that order. Errors as for EventHandler: the consumer then falls back
- * to one event per transaction, calling this with a one-element array.
+ * applying them one by one in that order (the consumer relies on it: after a failure it applies
+ * the events one per transaction, calling the handler with runs of one). Throw an AppError with
+ * `retryable: true` for a transient failure, anything else to have the event dead-lettered.
  */
-export type BatchEventHandler<T extends EventType, DB> = (
-  events: BatchItem<T>[],
-  ctx: BatchHandlerContext<DB>,
+export type EventHandler<T extends EventType, DB> = (
+  events: readonly ConsumedEvent<T>[],
+  ctx: HandlerContext<DB>,
 ) => Promise<void>;
 
 export class EventRouter<DB> {
   readonly #handlers = new Map<EventType, EventHandler<EventType, DB>>();
-  readonly #batchHandlers = new Map<EventType, BatchEventHandler<EventType, DB>>();
-  readonly #types = new Set<EventType>();
 
   /** Throws ERP_MSG_DUPLICATE_HANDLER for a second handler, ERP_MSG_UNKNOWN_EVENT_TYPE for a type not in the contract. */
   on<T extends EventType>(type: T, handler: EventHandler<T, DB>): this {
-    this.#check(type, this.#handlers);
-    // Keyed by type, so `handlerFor(type)` returns the handler registered for that very type.
-    this.#handlers.set(type, handler);
-    this.#types.add(type);
-    return this;
-  }
-
-  /**
-   * A handler for runs of `type`; preferred over an `on()` handler of the same type, which may
-   * exist too. Throws as `on()` does for a second batch handler or an unknown type.
-   */
-  onBatch<T extends EventType>(type: T, handler: BatchEventHandler<T, DB>): this {
-    this.#check(type, this.#batchHandlers);
-    this.#batchHandlers.set(type, handler);
-    this.#types.add(type);
-    return this;
-  }
-
-  #check(type: EventType, handlers: Map<EventType, unknown>): void {
     if (!isEventType(type)) {
       throw new AppError(
         MessagingErrorCodes.UNKNOWN_EVENT_TYPE,
@@ -85,25 +54,24 @@ export class EventRouter<DB> {
         { context: { event_type: type } },
       );
     }
-    if (handlers.has(type)) {
+    if (this.#handlers.has(type)) {
       throw new AppError(
         MessagingErrorCodes.DUPLICATE_HANDLER,
         `a handler for ${type} is already registered`,
         { context: { event_type: type } },
       );
     }
+    // Keyed by type, so `handlerFor(type)` returns the handler registered for that very type.
+    this.#handlers.set(type, handler as unknown as EventHandler<EventType, DB>);
+    return this;
   }
 
   handlerFor<T extends EventType>(type: T): EventHandler<T, DB> | undefined {
-    return this.#handlers.get(type);
+    return this.#handlers.get(type) as EventHandler<T, DB> | undefined;
   }
 
-  batchHandlerFor<T extends EventType>(type: T): BatchEventHandler<T, DB> | undefined {
-    return this.#batchHandlers.get(type);
-  }
-
-  /** Event types with a handler of either kind, in registration order. */
+  /** Event types with a handler, in registration order. */
   types(): EventType[] {
-    return [...this.#types];
+    return [...this.#handlers.keys()];
   }
 }

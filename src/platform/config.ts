@@ -1,44 +1,50 @@
 /**
  * The one place that reads process.env. Every variable of the design document keeps its name
- * and default; the rest are ours. A bad value stops the process at start with a message that
- * names the variable (ERP_CFG_INVALID), never later in the middle of a request.
+ * and default; the rest are ours. The shared settings (Kafka, database pool, HTTP host, logs,
+ * shutdown) are parsed here; each service declares its own section (its port, its database URL,
+ * what only it uses) with `defineSettings`, and both are parsed together, once, at start. A bad
+ * value stops the process with a message that names every bad variable (ERP_CFG_INVALID), never
+ * later in the middle of a request.
  */
 import { z } from 'zod';
-import { AppError } from './errors.ts';
+import { AppError, PlatformErrorCodes } from './errors.ts';
 
-const bool = z
-  .string()
-  .trim()
-  .toLowerCase()
-  .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no']))
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+/** Building blocks for a service's own variables, with the same parsing rules as ours. */
+export const env = {
+  bool: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no']))
+    .transform((v) => v === 'true' || v === '1' || v === 'yes'),
+  port: z.coerce.number().int().min(0).max(65535),
+  positiveInt: z.coerce.number().int().min(1),
+  text: z.string().trim().min(1),
+  /** Unset or empty means undefined. */
+  optionalText: z
+    .string()
+    .trim()
+    .transform((v) => (v === '' ? undefined : v))
+    .optional(),
+};
 
-const port = z.coerce.number().int().min(0).max(65535);
-const positiveInt = z.coerce.number().int().min(1);
-const optionalString = z
-  .string()
-  .trim()
-  .transform((v) => (v === '' ? undefined : v))
-  .optional();
-
-const envSchema = z.object({
+const sharedSchema = z.object({
   // The design document's variables, with its defaults.
-  KAFKA_BOOTSTRAP_SERVERS: z.string().trim().min(1).default('localhost:9092'),
-  KAFKA_CONSUMER_GROUP: z.string().trim().min(1).default('sales-service-group'),
-  KAFKA_INVENTORY_TOPIC: z.string().trim().min(1).default('inventory-events'),
-  KAFKA_SALES_TOPIC: z.string().trim().min(1).default('sales-events'),
+  KAFKA_BOOTSTRAP_SERVERS: env.text.default('localhost:9092'),
+  KAFKA_INVENTORY_TOPIC: env.text.default('inventory-events'),
+  KAFKA_SALES_TOPIC: env.text.default('sales-events'),
   KAFKA_AUTO_OFFSET_RESET: z
     .string()
     .trim()
     .toLowerCase()
     .pipe(z.enum(['earliest', 'latest']))
     .default('earliest'),
-  KAFKA_ENABLE_AUTO_COMMIT: bool.default(true),
+  KAFKA_ENABLE_AUTO_COMMIT: env.bool.default(true),
   // Ours.
-  KAFKA_CLIENT_ID: z.string().trim().min(1).default('erp-events'),
-  KAFKA_TOPIC_PARTITIONS: positiveInt.default(3),
-  KAFKA_SESSION_TIMEOUT_MS: positiveInt.default(45_000),
-  KAFKA_TOPIC_REPLICATION_FACTOR: positiveInt.default(1),
+  KAFKA_CLIENT_ID: env.text.default('erp-events'),
+  KAFKA_TOPIC_PARTITIONS: env.positiveInt.default(3),
+  KAFKA_SESSION_TIMEOUT_MS: env.positiveInt.default(45_000),
+  KAFKA_TOPIC_REPLICATION_FACTOR: env.positiveInt.default(1),
   KAFKA_SECURITY_PROTOCOL: z
     .string()
     .trim()
@@ -51,43 +57,37 @@ const envSchema = z.object({
     .toUpperCase()
     .pipe(z.enum(['SCRAM-SHA-256', 'SCRAM-SHA-512', 'PLAIN']))
     .default('SCRAM-SHA-256'),
-  KAFKA_SASL_USERNAME: optionalString,
-  KAFKA_SASL_PASSWORD: optionalString,
-  KAFKA_SSL_CA_FILE: optionalString,
-  KAFKA_SSL_CERT_FILE: optionalString,
-  KAFKA_SSL_KEY_FILE: optionalString,
-  INVENTORY_PORT: port.default(3001),
-  SALES_PORT: port.default(3002),
-  HOST: z.string().trim().min(1).default('127.0.0.1'),
-  INVENTORY_DATABASE_URL: optionalString,
-  SALES_DATABASE_URL: optionalString,
-  DATA_DIR: z.string().trim().min(1).default('.data'),
-  DATABASE_POOL_SIZE: positiveInt.default(20),
-  DATABASE_PREPARED_STATEMENTS: bool.default(true),
+  KAFKA_SASL_USERNAME: env.optionalText,
+  KAFKA_SASL_PASSWORD: env.optionalText,
+  KAFKA_SSL_CA_FILE: env.optionalText,
+  KAFKA_SSL_CERT_FILE: env.optionalText,
+  KAFKA_SSL_KEY_FILE: env.optionalText,
+  HOST: env.text.default('127.0.0.1'),
+  DATA_DIR: env.text.default('.data'),
+  DATABASE_POOL_SIZE: env.positiveInt.default(20),
+  DATABASE_PREPARED_STATEMENTS: env.bool.default(true),
   LOG_LEVEL: z
     .string()
     .trim()
     .toLowerCase()
     .pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
     .default('info'),
-  SHUTDOWN_TIMEOUT_MS: positiveInt.default(30_000),
-  OUTBOX_POLL_INTERVAL_MS: positiveInt.default(1_000),
-  SALES_WEBHOOK_URL: optionalString,
+  SHUTDOWN_TIMEOUT_MS: env.positiveInt.default(30_000),
+  OUTBOX_POLL_INTERVAL_MS: env.positiveInt.default(1_000),
 });
 
-export type Env = z.infer<typeof envSchema>;
+type SharedEnv = z.infer<typeof sharedSchema>;
 
 export interface KafkaSettings {
   clientId: string;
   bootstrapServers: string[];
-  consumerGroup: string;
   inventoryTopic: string;
   salesTopic: string;
   autoOffsetReset: 'earliest' | 'latest';
   enableAutoCommit: boolean;
   topicPartitions: number;
   topicReplicationFactor: number;
-  /** Consumer session timeout: how long a dead Sales instance holds its partitions. */
+  /** Consumer session timeout: how long a dead member holds its partitions. */
   sessionTimeoutMs: number;
   sasl?: {
     mechanism: 'SCRAM-SHA-256' | 'SCRAM-SHA-512' | 'PLAIN';
@@ -97,38 +97,80 @@ export interface KafkaSettings {
   tls?: { caFile?: string; certFile?: string; keyFile?: string };
 }
 
+/** The settings every service shares. */
 export interface Config {
   kafka: KafkaSettings;
   host: string;
-  inventory: { port: number; databaseUrl?: string };
-  sales: { port: number; databaseUrl?: string; webhookUrl?: string };
   dataDir: string;
   /** PostgreSQL connections per service: bounds how many commands commit at once. */
   databasePoolSize: number;
   /** Named prepared statements on PostgreSQL; off behind a pooler that cannot keep them (PgBouncer < 1.21 in transaction mode). */
   databasePreparedStatements: boolean;
-  logLevel: Env['LOG_LEVEL'];
+  logLevel: SharedEnv['LOG_LEVEL'];
   shutdownTimeoutMs: number;
   outboxPollIntervalMs: number;
 }
 
-/** Parses the environment once. Throws ERP_CFG_INVALID naming every bad variable. */
-export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-    throw new AppError('ERP_CFG_INVALID', `invalid configuration: ${problems.join('; ')}`, {
-      context: { variables: parsed.error.issues.map((i) => i.path.join('.')) },
-    });
-  }
-  const e = parsed.data;
+/**
+ * A service's own section of the environment: the variables it reads (zod schemas by name, e.g.
+ * `{ SALES_PORT: env.port.default(3002) }`) and how they become its typed settings.
+ */
+export interface SettingsSection<V extends z.ZodRawShape, S> {
+  variables: V;
+  settings(values: z.output<z.ZodObject<V>>): S;
+}
+
+/** A settings section of any variables: what the service kit takes. */
+export type AnySettingsSection<S> = SettingsSection<z.ZodRawShape, S>;
+
+/** Declares a settings section (only to infer its types). */
+export function defineSettings<V extends z.ZodRawShape, S>(
+  section: SettingsSection<V, S>,
+): SettingsSection<V, S> {
+  return section;
+}
+
+/** Parses the shared settings once. Throws ERP_CFG_INVALID naming every bad variable. */
+export function loadConfig(environment: Record<string, string | undefined> = process.env): Config {
+  return configFrom(parse(sharedSchema, environment));
+}
+
+/**
+ * The shared settings and a service's own section, parsed together so that one error names every
+ * bad variable of both. Throws ERP_CFG_INVALID.
+ */
+export function loadServiceConfig<V extends z.ZodRawShape, S>(
+  section: SettingsSection<V, S>,
+  environment: Record<string, string | undefined> = process.env,
+): { config: Config; settings: S } {
+  const values = parse(sharedSchema.extend(section.variables), environment);
+  return {
+    config: configFrom(values as SharedEnv),
+    settings: section.settings(values as z.output<z.ZodObject<V>>),
+  };
+}
+
+function parse<T extends z.ZodType>(schema: T, environment: Record<string, unknown>): z.output<T> {
+  const parsed = schema.safeParse(environment);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+  throw invalid(
+    `invalid configuration: ${problems.join('; ')}`,
+    parsed.error.issues.map((i) => i.path.join('.')),
+  );
+}
+
+function invalid(message: string, variables: string[]): AppError {
+  return new AppError(PlatformErrorCodes.CFG_INVALID, message, { context: { variables } });
+}
+
+function configFrom(e: SharedEnv): Config {
   const usesSasl = e.KAFKA_SECURITY_PROTOCOL.startsWith('SASL');
   const usesTls = e.KAFKA_SECURITY_PROTOCOL.endsWith('SSL');
   if (usesSasl && (e.KAFKA_SASL_USERNAME === undefined || e.KAFKA_SASL_PASSWORD === undefined)) {
-    throw new AppError(
-      'ERP_CFG_INVALID',
+    throw invalid(
       `invalid configuration: KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD are required when KAFKA_SECURITY_PROTOCOL is ${e.KAFKA_SECURITY_PROTOCOL}`,
-      { context: { variables: ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'] } },
+      ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'],
     );
   }
   const kafka: KafkaSettings = {
@@ -136,7 +178,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     bootstrapServers: e.KAFKA_BOOTSTRAP_SERVERS.split(',')
       .map((s) => s.trim())
       .filter(Boolean),
-    consumerGroup: e.KAFKA_CONSUMER_GROUP,
     inventoryTopic: e.KAFKA_INVENTORY_TOPIC,
     salesTopic: e.KAFKA_SALES_TOPIC,
     autoOffsetReset: e.KAFKA_AUTO_OFFSET_RESET,
@@ -158,16 +199,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (e.KAFKA_SSL_CERT_FILE !== undefined) kafka.tls.certFile = e.KAFKA_SSL_CERT_FILE;
     if (e.KAFKA_SSL_KEY_FILE !== undefined) kafka.tls.keyFile = e.KAFKA_SSL_KEY_FILE;
   }
-  const inventory: Config['inventory'] = { port: e.INVENTORY_PORT };
-  if (e.INVENTORY_DATABASE_URL !== undefined) inventory.databaseUrl = e.INVENTORY_DATABASE_URL;
-  const sales: Config['sales'] = { port: e.SALES_PORT };
-  if (e.SALES_DATABASE_URL !== undefined) sales.databaseUrl = e.SALES_DATABASE_URL;
-  if (e.SALES_WEBHOOK_URL !== undefined) sales.webhookUrl = e.SALES_WEBHOOK_URL;
   return {
     kafka,
     host: e.HOST,
-    inventory,
-    sales,
     dataDir: e.DATA_DIR,
     databasePoolSize: e.DATABASE_POOL_SIZE,
     databasePreparedStatements: e.DATABASE_PREPARED_STATEMENTS,

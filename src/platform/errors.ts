@@ -1,15 +1,20 @@
 /**
- * One base class for every error the project raises on purpose.
+ * One base class for every error the project raises on purpose, and the platform's own codes.
  *
  * Callers match on `code` (stable, documented in docs/errors.md), never on message text.
- * `retryable` is the only thing a consumer reads to choose between retrying and dead-lettering.
- * `status` is the HTTP status the error maps to when it reaches a route.
+ * `retryable` is the only thing a consumer reads to choose between retrying and dead-lettering;
+ * `outage` says the failure is the infrastructure's (a database gone), not the work's. What an
+ * error means over HTTP is decided by the HTTP layer (platform/http/errors.ts), not here.
  */
 export interface AppErrorOptions {
-  /** Whether trying the same operation again may succeed. Default: false. */
+  /** Whether trying the same operation again may succeed. Default: false (true when `outage`). */
   retryable?: boolean;
-  /** HTTP status when the error reaches a route. Default: 500. */
-  status?: number;
+  /**
+   * The infrastructure is unavailable (database unreachable, connection lost): not the fault of
+   * the work in hand, so a consumer waits it out instead of spending the record's attempts.
+   * Implies `retryable`. Default: false.
+   */
+  outage?: boolean;
   cause?: unknown;
   /** Small, JSON-safe facts that help an operator (ids, field names). */
   context?: Record<string, unknown>;
@@ -18,15 +23,15 @@ export interface AppErrorOptions {
 export class AppError extends Error {
   readonly code: string;
   readonly retryable: boolean;
-  readonly status: number;
+  readonly outage: boolean;
   readonly context: Readonly<Record<string, unknown>>;
 
   constructor(code: string, message: string, options: AppErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'AppError';
     this.code = code;
-    this.retryable = options.retryable ?? false;
-    this.status = options.status ?? 500;
+    this.outage = options.outage ?? false;
+    this.retryable = this.outage || (options.retryable ?? false);
     this.context = options.context ?? {};
   }
 
@@ -38,3 +43,47 @@ export class AppError extends Error {
 export function isAppError(err: unknown): err is AppError {
   return err instanceof AppError;
 }
+
+/** Whether the same work may succeed later: only an AppError can say so. */
+export function isRetryable(err: unknown): boolean {
+  return isAppError(err) && err.retryable;
+}
+
+/** Whether a failure is an infrastructure outage (see AppErrorOptions.outage). */
+export function isOutage(err: unknown): boolean {
+  return isAppError(err) && err.outage;
+}
+
+/** Codes raised by src/platform. Closed list: docs/errors.md documents each. */
+export const PlatformErrorCodes = {
+  /** A variable has a bad value; the message names it. */
+  CFG_INVALID: 'ERP_CFG_INVALID',
+  /** An options object given to a component has a bad field; the message names it. */
+  INVALID_OPTIONS: 'ERP_INVALID_OPTIONS',
+  /** A service could not start (see its log). */
+  START_FAILED: 'ERP_START_FAILED',
+  /** PostgreSQL cannot be reached at start or for a new connection. Outage. */
+  DB_UNREACHABLE: 'ERP_DB_UNREACHABLE',
+  /** A connection was lost, or the server is shutting down or starting. Outage. */
+  DB_CONNECTION_LOST: 'ERP_DB_CONNECTION_LOST',
+  /** A serialization failure or deadlock: the transaction may succeed when run again. */
+  DB_CONFLICT: 'ERP_DB_CONFLICT',
+  /** A unique constraint refused a row; `constraint` names it. */
+  DB_UNIQUE_VIOLATION: 'ERP_DB_UNIQUE_VIOLATION',
+  /** Any other statement error; `sqlstate` says which. Running it again will not help. */
+  DB_STATEMENT_FAILED: 'ERP_DB_STATEMENT_FAILED',
+  DB_OPEN_FAILED: 'ERP_DB_OPEN_FAILED',
+  DB_LOCKED: 'ERP_DB_LOCKED',
+  DB_INVALID_SCHEMA: 'ERP_DB_INVALID_SCHEMA',
+  DB_MIGRATION_FAILED: 'ERP_DB_MIGRATION_FAILED',
+  HTTP_BAD_REQUEST: 'ERP_HTTP_BAD_REQUEST',
+  HTTP_NOT_FOUND: 'ERP_HTTP_NOT_FOUND',
+  HTTP_DRAINING: 'ERP_HTTP_DRAINING',
+  HTTP_INVALID_INPUT: 'ERP_HTTP_INVALID_INPUT',
+  HTTP_MISSING_TENANT: 'ERP_HTTP_MISSING_TENANT',
+  HTTP_INVALID_TENANT: 'ERP_HTTP_INVALID_TENANT',
+  /** A request failed for a reason that has no code of ours (a bug); the log has the cause. */
+  INTERNAL: 'ERP_INTERNAL',
+} as const;
+
+export type PlatformErrorCode = (typeof PlatformErrorCodes)[keyof typeof PlatformErrorCodes];

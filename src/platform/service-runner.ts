@@ -3,9 +3,7 @@
  * it gracefully within a bound; a second signal exits at once. A failure to start, or a fatal
  * error later, exits non-zero with the error's code so that a supervisor notices.
  */
-import { loadConfig } from './config.ts';
-import type { Config } from './config.ts';
-import { isAppError } from './errors.ts';
+import { isAppError, PlatformErrorCodes } from './errors.ts';
 import type { Logger } from './logger.ts';
 
 export interface RunningService {
@@ -60,7 +58,7 @@ export async function runService(options: RunOptions): Promise<void> {
   try {
     service = await options.start(fatal);
   } catch (err) {
-    const code = isAppError(err) ? err.code : 'ERP_START_FAILED';
+    const code = isAppError(err) ? err.code : PlatformErrorCodes.START_FAILED;
     logger.fatal({ err, code }, `${options.name} could not start: ${(err as Error).message}`);
     process.exitCode = 1;
     // Let pino flush, then leave even if some handle (a half-open client) is still referenced.
@@ -71,14 +69,14 @@ export async function runService(options: RunOptions): Promise<void> {
 }
 
 /**
- * The configuration, or exit 2 with one line naming the bad variables: a service never starts
+ * `load()`, or exit 2 with one line naming the bad variables: a service never starts
  * half-configured, and an operator never has to read a stack trace to find a typo.
  */
-export function configOrExit(env: Record<string, string | undefined> = process.env): Config {
+export function configOrExit<T>(load: () => T): T {
   try {
-    return loadConfig(env);
+    return load();
   } catch (err) {
-    const code = isAppError(err) ? err.code : 'ERP_CFG_INVALID';
+    const code = isAppError(err) ? err.code : PlatformErrorCodes.CFG_INVALID;
     process.stderr.write(`error ${code}: ${(err as Error).message}\n`);
     process.exit(2);
   }

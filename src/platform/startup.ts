@@ -3,29 +3,30 @@
  * still electing): retried with backoff while the failure is retryable, so that a service
  * started during an outage comes up when the dependency does instead of crash-looping.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { isAppError } from './errors.ts';
 import type { Logger } from './logger.ts';
+import { backoff, createRetryPolicy } from './retry-policy.ts';
+import type { RetryPolicy } from './retry-policy.ts';
 
-const INITIAL_MS = 500;
-const MAX_MS = 10_000;
+/** From 500 ms doubling to 10 s: a broker restart takes seconds, an election less. */
+export const STARTUP_RETRY_POLICY: RetryPolicy = createRetryPolicy({
+  initialDelayMs: 500,
+  maxDelayMs: 10_000,
+});
 
 export async function retryWhileUnavailable<T>(
   what: string,
   logger: Logger,
   step: () => Promise<T>,
+  policy: RetryPolicy = STARTUP_RETRY_POLICY,
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await step();
     } catch (err) {
       if (!isAppError(err) || !err.retryable) throw err;
-      const delay = Math.min(MAX_MS, INITIAL_MS * 2 ** (attempt - 1));
-      logger.warn(
-        { err: { code: err.code, message: err.message }, attempt, retryInMs: delay },
-        `${what}: waiting`,
-      );
-      await sleep(delay);
+      logger.warn({ err: { code: err.code, message: err.message }, attempt }, `${what}: waiting`);
+      await backoff(policy, attempt);
     }
   }
 }

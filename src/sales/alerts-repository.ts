@@ -1,5 +1,6 @@
 /** Low-stock alerts and their history. At most one open alert per (tenant, product). */
-import type { Insertable, Kysely, Selectable } from 'kysely';
+import { sql } from 'kysely';
+import type { Insertable, Kysely, RawBuilder, Selectable } from 'kysely';
 import type { Priority } from '../contract/index.ts';
 import type { AlertChange, AlertHistoryTable, AlertStatus, AlertsTable, SalesDB } from './db.ts';
 import { alertNotFound, alertNotOpen } from './errors.ts';
@@ -42,51 +43,23 @@ const alertColumns = [
 ] as const;
 
 /**
- * The product's open alert (`id`, `priority`), its row locked FOR UPDATE so that two events for one
- * product in parallel batches apply one after the other. A query: the low-stock read embeds it.
+ * The open alerts (`tenant_id`, `product_id`, `id`, `priority`) of the products in the CTE named
+ * `keys` (tenant_id, product_id), their rows locked FOR UPDATE so that two events for one product
+ * in parallel batches apply one after the other. A CTE body, for the low-stock read to embed:
+ * raw SQL, since for hundreds of products building it with Kysely costs more than running it.
  */
-export function openAlertForUpdateQuery(trx: Kysely<SalesDB>, tenantId: string, productId: string) {
-  return trx
-    .selectFrom('alerts')
-    .select(['id', 'priority'])
-    .where('tenant_id', '=', tenantId)
-    .where('product_id', '=', productId)
-    .where('status', '=', 'open')
-    .forUpdate();
-}
-
-/** The low-stock write embeds this and the next two (low-stock-repository.ts). */
-export function insertAlertQuery(trx: Kysely<SalesDB>, row: Insertable<AlertsTable>) {
-  return trx.insertInto('alerts').values(row);
-}
-
-export function updateAlertQuery(
-  trx: Kysely<SalesDB>,
-  tenantId: string,
-  alertId: string,
-  figures: AlertFigures & { priority: Priority; updated_at: Date },
-) {
-  return trx
-    .updateTable('alerts')
-    .set(figures)
-    .where('tenant_id', '=', tenantId)
-    .where('id', '=', alertId);
-}
-
-export function addAlertHistoryQuery(
-  trx: Kysely<SalesDB>,
-  tenantId: string,
-  alertId: string,
-  entry: AlertHistoryEntry,
-) {
-  return trx
-    .insertInto('alert_history')
-    .values({ ...entry, tenant_id: tenantId, alert_id: alertId });
+export function openAlertsForUpdateSql(keys: RawBuilder<unknown>): RawBuilder<unknown> {
+  return sql`
+    SELECT a.tenant_id, a.product_id, a.id, a.priority
+    FROM alerts a
+    JOIN ${keys} k ON k.tenant_id = a.tenant_id AND k.product_id = a.product_id
+    WHERE a.status = 'open'
+    FOR UPDATE OF a`;
 }
 
 /**
- * Opens or updates many alerts in one statement (the batch low-stock write). A row whose id
- * exists (an open alert the batch read locked) only takes the figures, priority and updated_at.
+ * Opens or updates alerts in one statement (the low-stock write embeds it). A row whose id exists
+ * (an open alert the low-stock read locked) only takes the figures, priority and updated_at.
  */
 export function upsertAlertsQuery(trx: Kysely<SalesDB>, rows: Insertable<AlertsTable>[]) {
   return trx
@@ -116,15 +89,6 @@ export function addAlertHistoriesQuery(
   rows: Insertable<AlertHistoryTable>[],
 ) {
   return trx.insertInto('alert_history').values(rows);
-}
-
-export async function addAlertHistory(
-  trx: Kysely<SalesDB>,
-  tenantId: string,
-  alertId: string,
-  entry: AlertHistoryEntry,
-): Promise<void> {
-  await addAlertHistoryQuery(trx, tenantId, alertId, entry).execute();
 }
 
 export interface ListAlertsOptions {
@@ -203,11 +167,15 @@ export async function acknowledgeAlert(
     .where('tenant_id', '=', tenantId)
     .where('id', '=', alertId)
     .execute();
-  await addAlertHistory(trx, tenantId, alertId, {
-    change: 'acknowledged',
-    priority: alert.priority,
-    event_id: null,
-    at: now,
-  });
+  await addAlertHistoriesQuery(trx, [
+    {
+      alert_id: alertId,
+      tenant_id: tenantId,
+      change: 'acknowledged',
+      priority: alert.priority,
+      event_id: null,
+      at: now,
+    },
+  ]).execute();
   return { ...alert, status: 'acknowledged', acknowledged_at: now, updated_at: now };
 }

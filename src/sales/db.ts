@@ -1,21 +1,16 @@
 /**
- * Kysely types of the Sales tables (migrations/sales). Timestamps come back as Date on both
+ * Kysely types of the Sales tables (migrations/sales; the inbox and outbox are the messaging
+ * layer's). Timestamps come back as Date on both
  * engines; int8 and numeric come back as numbers (see platform/database.ts).
  */
 import type { ColumnType, Generated } from 'kysely';
 import type { Priority } from '../contract/index.ts';
+import type { InboxTable, OutboxTable } from '../messaging/index.ts';
 
 export type AlertStatus = 'open' | 'acknowledged';
 export type AlertChange = 'opened' | 'escalated' | 'updated' | 'acknowledged';
 export type OrderStatus = 'pending' | 'fulfilled' | 'cancelled';
 export type NotificationStatus = 'pending' | 'sent' | 'failed';
-
-export interface InboxTable {
-  event_id: string;
-  event_type: string;
-  tenant_id: string;
-  processed_at: ColumnType<Date, Date | undefined, never>;
-}
 
 export interface ProductsTable {
   tenant_id: string;
@@ -109,20 +104,6 @@ export interface NotificationsTable {
   next_attempt_at: Date;
   created_at: Date;
   sent_at: Date | null;
-}
-
-export interface OutboxTable {
-  position: Generated<number>;
-  transaction_id: Generated<string>;
-  tenant_id: string;
-  event_id: string;
-  event_type: string;
-  topic: string;
-  message_key: string;
-  envelope: ColumnType<unknown, string, string>;
-  headers: ColumnType<Record<string, string>, string, string>;
-  occurred_at: Date;
-  published_at: Date | null;
 }
 
 export interface SalesDB {

@@ -1,49 +1,46 @@
 /**
- * Error codes of the Sales service. Callers match on `code`; HTTP status is part of the code's
- * meaning, `retryable` says whether the same request may succeed later.
+ * Error codes of the Sales service. Callers match on `code`; `retryable` says whether the same
+ * request may succeed later. Their HTTP statuses are in routes.ts.
  */
-import { AppError } from '../platform/errors.ts';
+import { AppError } from '../platform/index.ts';
 
-export const SALES_ERROR_CODES = {
-  alertNotFound: 'ERP_SALES_ALERT_NOT_FOUND',
-  alertNotOpen: 'ERP_SALES_ALERT_NOT_OPEN',
-  forecastNotFound: 'ERP_SALES_FORECAST_NOT_FOUND',
-  notificationFailed: 'ERP_SALES_NOTIFICATION_FAILED',
+export const SalesErrorCodes = {
+  /** No such alert for this tenant (another tenant's id looks the same as a missing one). */
+  ALERT_NOT_FOUND: 'ERP_SALES_ALERT_NOT_FOUND',
+  /** The alert was acknowledged already; acknowledging twice would rewrite its history. */
+  ALERT_NOT_OPEN: 'ERP_SALES_ALERT_NOT_OPEN',
+  /** Sales has not forecast this product yet (no low-stock event seen for it). */
+  FORECAST_NOT_FOUND: 'ERP_SALES_FORECAST_NOT_FOUND',
+  /** A notification channel could not deliver; retryable unless the receiver refused the content. */
+  NOTIFICATION_FAILED: 'ERP_SALES_NOTIFICATION_FAILED',
 } as const;
 
-export type SalesErrorCode = (typeof SALES_ERROR_CODES)[keyof typeof SALES_ERROR_CODES];
+export type SalesErrorCode = (typeof SalesErrorCodes)[keyof typeof SalesErrorCodes];
 
-/** 404: no such alert for this tenant (another tenant's id looks the same as a missing one). */
 export function alertNotFound(alertId: string): AppError {
-  return new AppError(SALES_ERROR_CODES.alertNotFound, `alert ${alertId} not found`, {
-    status: 404,
+  return new AppError(SalesErrorCodes.ALERT_NOT_FOUND, `alert ${alertId} not found`, {
     context: { alert_id: alertId },
   });
 }
 
-/** 409: the alert was acknowledged already; acknowledging twice would rewrite its history. */
 export function alertNotOpen(alertId: string, status: string): AppError {
-  return new AppError(SALES_ERROR_CODES.alertNotOpen, `alert ${alertId} is ${status}, not open`, {
-    status: 409,
+  return new AppError(SalesErrorCodes.ALERT_NOT_OPEN, `alert ${alertId} is ${status}, not open`, {
     context: { alert_id: alertId, alert_status: status },
   });
 }
 
-/** 404: Sales has not forecast this product yet (no low-stock event seen for it). */
 export function forecastNotFound(productId: string): AppError {
-  return new AppError(SALES_ERROR_CODES.forecastNotFound, `no forecast for product ${productId}`, {
-    status: 404,
+  return new AppError(SalesErrorCodes.FORECAST_NOT_FOUND, `no forecast for product ${productId}`, {
     context: { product_id: productId },
   });
 }
 
-/** A notification channel could not deliver; retryable unless the receiver refused the content. */
 export function notificationFailed(
   channel: string,
   message: string,
   options: { retryable: boolean; cause?: unknown; status?: number },
 ): AppError {
-  return new AppError(SALES_ERROR_CODES.notificationFailed, `${channel}: ${message}`, {
+  return new AppError(SalesErrorCodes.NOTIFICATION_FAILED, `${channel}: ${message}`, {
     retryable: options.retryable,
     cause: options.cause,
     context: {

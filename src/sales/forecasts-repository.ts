@@ -1,7 +1,7 @@
 /** Outflow history (demand) and the per-product forecast derived from it. */
 import { sql } from 'kysely';
-import type { Insertable, Kysely } from 'kysely';
-import type { DemandHistoryTable, SalesDB } from './db.ts';
+import type { Insertable, Kysely, RawBuilder } from 'kysely';
+import type { DemandHistoryTable, ForecastsTable, SalesDB } from './db.ts';
 import type { OutflowSummary } from './forecast.ts';
 
 export interface StoredForecast {
@@ -16,30 +16,6 @@ export interface StoredForecast {
   updated_at: Date;
 }
 
-/** `quantity` is positive: the units that left stock. */
-export async function recordOutflow(
-  trx: Kysely<SalesDB>,
-  tenantId: string,
-  productId: string,
-  quantity: number,
-  at: Date,
-): Promise<void> {
-  await recordOutflowQuery(trx, tenantId, productId, quantity, at).execute();
-}
-
-/** recordOutflow as a query, for a caller that writes it in one statement with others. */
-export function recordOutflowQuery(
-  trx: Kysely<SalesDB>,
-  tenantId: string,
-  productId: string,
-  quantity: number,
-  at: Date,
-) {
-  return trx
-    .insertInto('demand_history')
-    .values({ tenant_id: tenantId, product_id: productId, quantity, occurred_at: at });
-}
-
 /** A row of the demand history: `quantity` units of the product left stock at `occurred_at`. */
 export type Outflow = Omit<Insertable<DemandHistoryTable>, 'id'>;
 
@@ -49,26 +25,21 @@ export function recordOutflowsQuery(trx: Kysely<SalesDB>, rows: Outflow[]) {
 }
 
 /**
- * Outflows in [since, until]: one row, `total` (0 without any) and `first_at` (null without any).
- * Read it with outflowSummaryOf.
+ * Outflows in [since, until] (`tenant_id`, `product_id`, `total`, `first_at`) of the products in
+ * the CTE named `keys` (tenant_id, product_id); products without any are absent. Read a row with
+ * outflowSummaryOf. A CTE body for the low-stock read (raw SQL: see openAlertsForUpdateSql).
  */
-export function outflowSummaryQuery(
-  trx: Kysely<SalesDB>,
-  tenantId: string,
-  productId: string,
+export function outflowSummariesSql(
+  keys: RawBuilder<unknown>,
   since: Date,
   until: Date,
-) {
-  return trx
-    .selectFrom('demand_history')
-    .select((eb) => [
-      eb.fn.coalesce(eb.fn.sum<number>('quantity'), eb.lit(0)).as('total'),
-      eb.fn.min('occurred_at').as('first_at'),
-    ])
-    .where('tenant_id', '=', tenantId)
-    .where('product_id', '=', productId)
-    .where('occurred_at', '>=', since)
-    .where('occurred_at', '<=', until);
+): RawBuilder<unknown> {
+  return sql`
+    SELECT d.tenant_id, d.product_id, sum(d.quantity) AS total, min(d.occurred_at) AS first_at
+    FROM demand_history d
+    JOIN ${keys} k ON k.tenant_id = d.tenant_id AND k.product_id = d.product_id
+    WHERE d.occurred_at >= ${since} AND d.occurred_at <= ${until}
+    GROUP BY d.tenant_id, d.product_id`;
 }
 
 export function outflowSummaryOf(row: {
@@ -81,33 +52,13 @@ export function outflowSummaryOf(row: {
   };
 }
 
-/** Inserts or replaces the product's forecast; a query, written with the alert (low-stock-repository.ts). */
-export function upsertForecastQuery(
-  trx: Kysely<SalesDB>,
-  tenantId: string,
-  forecast: StoredForecast,
-) {
-  const row = { ...forecast, tenant_id: tenantId };
-  return trx
-    .insertInto('forecasts')
-    .values(row)
-    .onConflict((oc) =>
-      oc.columns(['tenant_id', 'product_id']).doUpdateSet({
-        expected_daily_demand: row.expected_daily_demand,
-        pending_order_quantity: row.pending_order_quantity,
-        current_stock: row.current_stock,
-        days_of_stock_remaining: row.days_of_stock_remaining,
-        stockout_date: row.stockout_date,
-        source_event_id: row.source_event_id,
-        updated_at: row.updated_at,
-      }),
-    );
-}
-
-/** upsertForecastQuery for many products, at most one row each (ON CONFLICT touches a row once). */
+/**
+ * Inserts or replaces the forecasts of many products, at most one row each (ON CONFLICT touches a
+ * row once). A query: the low-stock write embeds it.
+ */
 export function upsertForecastsQuery(
   trx: Kysely<SalesDB>,
-  rows: (StoredForecast & { tenant_id: string })[],
+  rows: Insertable<ForecastsTable>[],
 ) {
   return trx
     .insertInto('forecasts')

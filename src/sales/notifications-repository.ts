@@ -4,7 +4,7 @@
  * the row's tenant.
  */
 import { randomUUID } from 'node:crypto';
-import type { Kysely, Selectable } from 'kysely';
+import type { Insertable, Kysely, Selectable } from 'kysely';
 import type { Priority } from '../contract/index.ts';
 import type { NotificationsTable, SalesDB } from './db.ts';
 
@@ -17,47 +17,31 @@ export interface NewNotification {
   message: string;
 }
 
-export async function insertNotifications(
-  trx: Kysely<SalesDB>,
-  tenantId: string,
-  notifications: NewNotification[],
-  now: Date,
-): Promise<void> {
-  if (notifications.length === 0) return;
-  await insertNotificationsQuery(trx, tenantId, notifications, now).execute();
-}
-
-/** insertNotifications as a query (the low-stock write embeds it); `notifications` not empty. */
+/** Notifications of several tenants and times in one statement (the low-stock write embeds it). */
 export function insertNotificationsQuery(
   trx: Kysely<SalesDB>,
-  tenantId: string,
-  notifications: NewNotification[],
-  now: Date,
+  rows: readonly Insertable<NotificationsTable>[],
 ) {
-  return insertNotificationRowsQuery(
-    trx,
-    notifications.map((n) => ({ tenantId, at: now, n })),
-  );
+  return trx.insertInto('notifications').values(rows);
 }
 
-/** Notifications of several tenants and times in one statement (the batch low-stock write). */
-export function insertNotificationRowsQuery(
-  trx: Kysely<SalesDB>,
-  rows: { tenantId: string; at: Date; n: NewNotification }[],
-) {
-  return trx.insertInto('notifications').values(
-    rows.map(({ tenantId, at, n }) => ({
-      id: randomUUID(),
-      tenant_id: tenantId,
-      alert_id: n.alertId,
-      channel: n.channel,
-      priority: n.priority,
-      message: n.message,
-      status: 'pending' as const,
-      next_attempt_at: at,
-      created_at: at,
-    })),
-  );
+/** A pending notification row for `alertId`, due at `at`. */
+export function newNotificationRow(
+  tenantId: string,
+  n: NewNotification,
+  at: Date,
+): Insertable<NotificationsTable> {
+  return {
+    id: randomUUID(),
+    tenant_id: tenantId,
+    alert_id: n.alertId,
+    channel: n.channel,
+    priority: n.priority,
+    message: n.message,
+    status: 'pending',
+    next_attempt_at: at,
+    created_at: at,
+  };
 }
 
 /**

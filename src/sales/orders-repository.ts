@@ -1,6 +1,7 @@
 /** Customer orders and their lines; pending ones count as demand against current stock. */
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { sql } from 'kysely';
+import type { Kysely, RawBuilder } from 'kysely';
 import type { OrderStatus, SalesDB } from './db.ts';
 
 export interface OrderLine {
@@ -88,22 +89,16 @@ export async function listOrders(
 }
 
 /**
- * Units of the product on the tenant's pending orders: one row, `total` (0 without any). A query,
- * not a result, so that the low-stock read can embed it (low-stock-repository.ts).
+ * Units on pending orders (`tenant_id`, `product_id`, `total`) of the products in the CTE named
+ * `keys` (tenant_id, product_id); products without any are absent. A CTE body for the low-stock
+ * read (raw SQL: see openAlertsForUpdateSql).
  */
-export function pendingOrderQuantityQuery(
-  trx: Kysely<SalesDB>,
-  tenantId: string,
-  productId: string,
-) {
-  return trx
-    .selectFrom('order_lines')
-    .innerJoin('orders', 'orders.id', 'order_lines.order_id')
-    .select((eb) =>
-      eb.fn.coalesce(eb.fn.sum<number>('order_lines.quantity'), eb.lit(0)).as('total'),
-    )
-    .where('order_lines.tenant_id', '=', tenantId)
-    .where('orders.tenant_id', '=', tenantId)
-    .where('order_lines.product_id', '=', productId)
-    .where('orders.status', '=', 'pending');
+export function pendingQuantitiesSql(keys: RawBuilder<unknown>): RawBuilder<unknown> {
+  return sql`
+    SELECT l.tenant_id, l.product_id, sum(l.quantity) AS total
+    FROM order_lines l
+    JOIN ${keys} k ON k.tenant_id = l.tenant_id AND k.product_id = l.product_id
+    JOIN orders o ON o.id = l.order_id AND o.tenant_id = l.tenant_id
+    WHERE o.status = 'pending'
+    GROUP BY l.tenant_id, l.product_id`;
 }

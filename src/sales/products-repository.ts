@@ -12,20 +12,32 @@ import type { Outflow } from './forecasts-repository.ts';
 
 export type Product = Omit<Selectable<ProductsTable>, 'tenant_id'>;
 
+/** One inventory.product_created as the read model applies it. */
+export interface CreatedProduct {
+  tenantId: string;
+  payload: ProductCreatedPayload;
+  /** The event's time: the quantity is only taken when the event is not older than the row. */
+  at: Date;
+}
+
 /**
- * Inserts the product, or completes a row that a stock adjustment created before (catalog fields
+ * Inserts the products, or completes rows that a stock adjustment created before (catalog fields
  * were null then). The quantity is only taken when the event is not older than the row, so a
- * late replay cannot roll stock back.
+ * late replay cannot roll stock back. A run has the result of applying its events in order.
  */
-export async function upsertCreatedProduct(
+export async function upsertCreatedProducts(
   trx: Kysely<SalesDB>,
-  tenantId: string,
-  payload: ProductCreatedPayload,
-  at: Date,
+  created: readonly CreatedProduct[],
 ): Promise<void> {
-  await trx
-    .insertInto('products')
-    .values({
+  if (created.length === 0) return;
+  const rows = new Map<string, Insertable<ProductsTable>>();
+  for (const { tenantId, payload, at } of created) {
+    const key = `${tenantId}\u0000${payload.product_id}`;
+    const kept = rows.get(key);
+    // Applied in order, the catalog fields come from the last event and the quantity from the
+    // latest one (of equal times, the last): keep the earlier quantity if it is newer.
+    const newer = kept !== undefined && new Date(kept.updated_at).getTime() > at.getTime();
+    rows.set(key, {
       tenant_id: tenantId,
       product_id: payload.product_id,
       sku: payload.product_sku,
@@ -37,7 +49,12 @@ export async function upsertCreatedProduct(
       reorder_quantity: payload.reorder_quantity,
       location: payload.location,
       updated_at: at,
-    })
+      ...(newer ? { quantity_on_hand: kept.quantity_on_hand, updated_at: kept.updated_at } : {}),
+    });
+  }
+  await trx
+    .insertInto('products')
+    .values([...rows.values()])
     .onConflict((oc) =>
       oc.columns(['tenant_id', 'product_id']).doUpdateSet((eb) => ({
         sku: eb.ref('excluded.sku'),
@@ -65,23 +82,6 @@ export interface StockAdjustment {
   outflow: number;
 }
 
-/**
- * Sets the quantity from an adjustment. A product Sales has not seen is stored with what the
- * payload carries (id, sku, quantity) and null catalog fields; an adjustment older than the row
- * changes nothing. `outflow` > 0 (default 0: none) also records that many units in the demand
- * history, in the same statement (one round trip); the history takes it even when the row was
- * newer.
- */
-export async function applyStockAdjustment(
-  trx: Kysely<SalesDB>,
-  tenantId: string,
-  payload: StockAdjustedPayload,
-  at: Date,
-  outflow = 0,
-): Promise<void> {
-  await applyStockAdjustments(trx, [{ tenantId, payload, at, outflow }]);
-}
-
 // PostgreSQL counts a statement's parameters in 16 bits. A statement may write both tables, so
 // each gets half: a run of up to 6,553 products and 8,191 outflows is a single statement.
 const MAX_PARAMETERS = 65_535;
@@ -91,8 +91,10 @@ const PRODUCTS_PER_STATEMENT = Math.floor(MAX_PARAMETERS / 2 / PARAMETERS_PER_PR
 const OUTFLOWS_PER_STATEMENT = Math.floor(MAX_PARAMETERS / 2 / PARAMETERS_PER_OUTFLOW);
 
 /**
- * applyStockAdjustment for a run of adjustments, with the result of applying them one by one in
- * order: each product row is written once, from the adjustment the sequence would leave in it
+ * Sets quantities from a run of adjustments, with the result of applying them one by one in
+ * order. A product Sales has not seen is stored with what the payload carries (id, sku,
+ * quantity) and null catalog fields; an adjustment older than the row changes nothing; an outflow
+ * (> 0) is recorded in the demand history even when the row was newer. In detail: each product row is written once, from the adjustment the sequence would leave in it
  * (ON CONFLICT cannot update a row twice in one statement), and every outflow is recorded, in
  * run order. One statement for a run of usual size; more only past the parameter limit.
  */

@@ -3,11 +3,12 @@
  * another tenant's ids answer 404, as if they did not exist.
  */
 import type { FastifyInstance } from 'fastify';
-import type { Database } from '../platform/database.ts';
-import { parseInput, tenantOf } from '../platform/http.ts';
+import { parseInput, tenantOf } from '../platform/index.ts';
+import type { Database, HttpStatusTable } from '../platform/index.ts';
 import { acknowledgeAlert, getAlert, getAlertHistory, listAlerts } from './alerts-repository.ts';
 import type { SalesDB } from './db.ts';
-import { alertNotFound, forecastNotFound } from './errors.ts';
+import { alertNotFound, forecastNotFound, SalesErrorCodes } from './errors.ts';
+import type { SalesErrorCode } from './errors.ts';
 import { getForecast } from './forecasts-repository.ts';
 import { createOrder, listOrders } from './orders-repository.ts';
 import {
@@ -17,6 +18,15 @@ import {
   listOrdersQuerySchema,
   productParamsSchema,
 } from './schemas.ts';
+
+/** What Sales' error codes mean over HTTP. */
+export const SALES_HTTP_STATUSES: HttpStatusTable & Record<SalesErrorCode, number> = {
+  [SalesErrorCodes.ALERT_NOT_FOUND]: 404,
+  [SalesErrorCodes.ALERT_NOT_OPEN]: 409,
+  [SalesErrorCodes.FORECAST_NOT_FOUND]: 404,
+  // Never raised by a route (the dispatcher's), listed to keep the table complete.
+  [SalesErrorCodes.NOTIFICATION_FAILED]: 502,
+};
 
 export interface SalesRoutesOptions {
   database: Database<SalesDB>;

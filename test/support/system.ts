@@ -1,21 +1,22 @@
 /**
- * The whole system in one test process: both services built by their app functions, with
- * unique topics and consumer group on the real broker, and a database each (PostgreSQL schemas
- * when DATABASE_URL is set, PGlite otherwise). Used by end-to-end tests and benchmarks.
+ * The whole system in one test process: both services built by the service kit, with unique
+ * topics and consumer group on the real broker, and a database each (PostgreSQL schemas when
+ * DATABASE_URL is set, PGlite otherwise). Used by end-to-end tests.
  */
-import type { InventoryApp } from '../../src/inventory/app.ts';
-import { buildInventoryApp } from '../../src/inventory/app.ts';
-import type { InventoryDB } from '../../src/inventory/db.ts';
-import { createConsumer, createProducer, ensureTopics } from '../../src/messaging/kafka/index.ts';
-import type { KafkaConnectionOptions } from '../../src/messaging/kafka/index.ts';
-import { buildSalesApp } from '../../src/sales/app.ts';
-import type { SalesApp } from '../../src/sales/app.ts';
-import type { SalesDB } from '../../src/sales/db.ts';
-import { loadConfig } from '../../src/platform/config.ts';
-import type { Config } from '../../src/platform/config.ts';
-import type { Database } from '../../src/platform/database.ts';
-import { createLogger } from '../../src/platform/logger.ts';
-import { createMetricsRegistry } from '../../src/platform/metrics.ts';
+import { inventoryService } from '../../src/inventory/index.ts';
+import type { InventoryDB, InventoryParts } from '../../src/inventory/index.ts';
+import {
+  buildService,
+  createProducer,
+  ensureTopics,
+  serviceConsumer,
+  serviceTopics,
+} from '../../src/messaging/index.ts';
+import type { KafkaConnectionOptions, Service } from '../../src/messaging/index.ts';
+import { createLogger, createMetricsRegistry, loadServiceConfig } from '../../src/platform/index.ts';
+import type { Config, Database } from '../../src/platform/index.ts';
+import { salesService } from '../../src/sales/index.ts';
+import type { SalesDB, SalesParts } from '../../src/sales/index.ts';
 import { testDatabase } from './database.ts';
 import type { Cleanup } from './database.ts';
 import { testBootstrap, uniqueName } from './kafka.ts';
@@ -23,8 +24,8 @@ import { testBootstrap, uniqueName } from './kafka.ts';
 export interface TestSystem {
   config: Config;
   conn: KafkaConnectionOptions;
-  inventory: InventoryApp;
-  sales: SalesApp;
+  inventory: Service<InventoryParts>;
+  sales: Service<SalesParts>;
   inventoryDb: Database<InventoryDB>;
   salesDb: Database<SalesDB>;
 }
@@ -34,7 +35,7 @@ export async function startSystem(
   env: Record<string, string> = {},
 ): Promise<TestSystem> {
   const bootstrap = await testBootstrap();
-  const config = loadConfig({
+  const environment = {
     KAFKA_BOOTSTRAP_SERVERS: bootstrap.join(','),
     KAFKA_INVENTORY_TOPIC: uniqueName('inventory-events'),
     KAFKA_SALES_TOPIC: uniqueName('sales-events'),
@@ -42,16 +43,17 @@ export async function startSystem(
     OUTBOX_POLL_INTERVAL_MS: '250',
     LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'silent',
     ...env,
-  });
+  };
+  const inv = loadServiceConfig(inventoryService.settings, environment);
+  const sal = loadServiceConfig(salesService().settings, environment);
+  const { config } = inv;
   const conn: KafkaConnectionOptions = {
     clientId: 'test-system',
     bootstrapServers: config.kafka.bootstrapServers,
   };
-  const partitions = config.kafka.topicPartitions;
   await ensureTopics(conn, [
-    { name: config.kafka.inventoryTopic, partitions, replicationFactor: 1 },
-    { name: `${config.kafka.inventoryTopic}.dlq`, partitions: 1, replicationFactor: 1 },
-    { name: config.kafka.salesTopic, partitions, replicationFactor: 1 },
+    ...serviceTopics(inventoryService, inv.settings, config),
+    ...serviceTopics(salesService(), sal.settings, config),
   ]);
   // after() hooks run in the order they were added: this one, added before the databases', stops
   // the services before their databases close.
@@ -64,34 +66,28 @@ export async function startSystem(
   const logger = createLogger('test', config.logLevel);
 
   const inventoryProducer = createProducer({ ...conn, clientId: 'test-inventory' });
-  const inventory = buildInventoryApp({
-    config,
+  const inventory = buildService(inventoryService, {
+    ...inv,
     database: inventoryDb,
     producer: inventoryProducer,
     logger: logger.child({ service: 'inventory' }),
     metrics: createMetricsRegistry('inventory-service', false),
   });
   const salesProducer = createProducer({ ...conn, clientId: 'test-sales' });
-  const salesConsumer = createConsumer(
-    { ...conn, clientId: 'test-sales' },
-    {
-      groupId: config.kafka.consumerGroup,
-      topics: [config.kafka.inventoryTopic],
-      autoOffsetReset: 'earliest',
-      maxWaitMs: 100,
-    },
-  );
-  const sales = buildSalesApp({
-    config,
+  const sales = buildService(salesService(), {
+    ...sal,
     database: salesDb,
     producer: salesProducer,
-    consumer: salesConsumer,
+    consumer: serviceConsumer(salesService(), sal.settings, config, {
+      databaseKind: salesDb.kind,
+      logger,
+      overrides: { maxWaitMs: 100 },
+    }),
     logger: logger.child({ service: 'sales' }),
     metrics: createMetricsRegistry('sales-service', false),
   });
   stops.push(
     () => Promise.allSettled([inventory.stop(), sales.stop()]),
-    () => Promise.allSettled([inventory.http.close(), sales.http.close()]),
     () => Promise.allSettled([inventoryProducer.close(), salesProducer.close()]),
   );
   await Promise.all([inventory.start(), sales.start()]);

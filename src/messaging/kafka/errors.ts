@@ -1,4 +1,4 @@
-import { AppError, isAppError } from '../../platform/errors.ts';
+import { AppError, isAppError } from '../../platform/index.ts';
 
 /**
  * Stable codes of the Kafka layer. Callers match on these (and on `retryable`), never on the
@@ -21,6 +21,8 @@ export const KafkaErrorCodes = {
   TOPIC_MISMATCH: 'ERP_KAFKA_TOPIC_MISMATCH',
   /** The cluster does not know the topic (yet). Retryable: it may be being created. */
   UNKNOWN_TOPIC: 'ERP_KAFKA_UNKNOWN_TOPIC',
+  /** No acknowledgement within the send timeout (the outbox relay reports it and keeps waiting). */
+  TIMEOUT: 'ERP_KAFKA_TIMEOUT',
   /** A topic did not get leaders for all partitions in time. Transient. */
   TOPIC_NOT_READY: 'ERP_KAFKA_TOPIC_NOT_READY',
   /** Anything else raised by the client library. */
@@ -45,6 +47,14 @@ export function topicMismatchError(topic: string, expected: number, actual: numb
       context: { topic, expectedPartitions: expected, actualPartitions: actual },
     },
   );
+}
+
+/** A send not acknowledged within `timeoutMs` (still awaited: the idempotent producer retries). */
+export function sendTimeoutError(timeoutMs: number, records: number): AppError {
+  return new AppError(KafkaErrorCodes.TIMEOUT, `no acknowledgement within ${timeoutMs} ms`, {
+    retryable: true,
+    context: { records },
+  });
 }
 
 export function topicNotReadyError(topics: string[], waitedMs: number): AppError {
@@ -129,7 +139,8 @@ export function toKafkaError(err: unknown): AppError {
   // TimeoutError carries code PLT_KFK_NETWORK with canRetry false in 2.12.1; for our callers a
   // timed-out request is as transient as a refused connection.
   if (lib.some((e) => e.code === 'PLT_KFK_NETWORK' || e.code === 'PLT_KFK_TIMEOUT')) {
-    return make(KafkaErrorCodes.CONNECTION, true);
+    // Kafka unreachable is the infrastructure's fault, like a database gone: an outage.
+    return new AppError(KafkaErrorCodes.CONNECTION, message, { outage: true, cause: err });
   }
   return make(KafkaErrorCodes.CLIENT, false);
 }

@@ -1,14 +1,10 @@
 export { describeTopics, ensureTopics } from './admin.ts';
 export type { EnsureTopicsOptions, TopicDescription, TopicSpec } from './admin.ts';
 export { createConsumer } from './consumer.ts';
-export type {
-  BatchHandler,
-  ConsumerSettings,
-  EventConsumer,
-  IncomingBatch,
-  IncomingRecord,
-  PartitionLag,
-} from './consumer.ts';
+export type { BatchHandler, EventConsumer } from './consumer.ts';
+export { RECONNECT_RETRY_POLICY } from './consumer-settings.ts';
+export type { ConsumerSettings } from './consumer-settings.ts';
+export type { IncomingBatch, IncomingRecord, PartitionLag } from './records.ts';
 export { KafkaErrorCodes, toKafkaError } from './errors.ts';
 export type { KafkaErrorCode } from './errors.ts';
 export type { KafkaConnectionOptions, SaslMechanism } from './options.ts';

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Consumer, MessagesStreamModes, type Message } from '@platformatic/kafka';
-import { toIncoming, type IncomingRecord } from './consumer.ts';
+import { toIncoming, type IncomingRecord } from './records.ts';
 import { kafkaConfigError, toKafkaError } from './errors.ts';
 import { toLibraryConnectionOptions, type KafkaConnectionOptions } from './options.ts';
 

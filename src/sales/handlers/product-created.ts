@@ -1,16 +1,18 @@
-import type { EventOf } from '../../contract/index.ts';
-import { upsertCreatedProduct } from '../products-repository.ts';
-import type { SalesHandlerContext } from './context.ts';
+import type { EventHandler } from '../../messaging/index.ts';
+import type { SalesDB } from '../db.ts';
+import { upsertCreatedProducts } from '../products-repository.ts';
 
 /** inventory.product_created → Sales' product read model. */
-export async function handleProductCreated(
-  event: EventOf<'inventory.product_created'>,
-  ctx: SalesHandlerContext,
-): Promise<void> {
-  await upsertCreatedProduct(
+export const handleProductCreated: EventHandler<'inventory.product_created', SalesDB> = async (
+  events,
+  ctx,
+) => {
+  await upsertCreatedProducts(
     ctx.trx,
-    event.metadata.tenant_id,
-    event.payload,
-    new Date(event.metadata.timestamp),
+    events.map(({ event }) => ({
+      tenantId: event.metadata.tenant_id,
+      payload: event.payload,
+      at: new Date(event.metadata.timestamp),
+    })),
   );
-}
+};

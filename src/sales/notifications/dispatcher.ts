@@ -2,9 +2,9 @@
  * Delivers pending notifications through their channels, after the transaction that wrote them
  * has committed. At least once: a crash between send and mark sends again after the lease.
  */
-import type { Database } from '../../platform/database.ts';
-import { isAppError } from '../../platform/errors.ts';
-import type { Logger } from '../../platform/logger.ts';
+import { z } from 'zod';
+import { createRetryPolicy, delayFor, isAppError, parseOptions } from '../../platform/index.ts';
+import type { Database, Logger, RetryPolicy } from '../../platform/index.ts';
 import type { SalesDB } from '../db.ts';
 import {
   claimDueNotifications,
@@ -20,14 +20,15 @@ export interface NotificationDispatcherOptions {
   logger: Logger;
   /** Notifications claimed and sent (in parallel) per pass. Default: 50. */
   batchSize?: number;
-  /** Attempts before a notification is marked failed. Default: 5. */
-  maxAttempts?: number;
   /** How often to look for retries and rows left by a crash, besides `kick()`. Default: 5000. */
   pollIntervalMs?: number;
   /** How long a claimed row is hidden from other dispatchers; keep it above channel timeouts. Default: 60000. */
   leaseMs?: number;
-  /** Delay before retry n is initialMs * 2^(n-1), capped at maxMs. Default: 1000 and 300000. */
-  backoff?: { initialMs?: number; maxMs?: number };
+  /**
+   * Attempts per notification before it is marked failed, and the waits between them.
+   * Default: NOTIFICATION_RETRY_POLICY (5 attempts, 1 s doubling up to 5 min, no jitter).
+   */
+  retryPolicy?: Partial<RetryPolicy>;
   /** Clock. Default: () => new Date(). */
   now?: () => Date;
 }
@@ -43,16 +44,33 @@ export interface NotificationDispatcher {
   stop(): Promise<void>;
 }
 
+/**
+ * A receiver that is down is usually down for minutes: 1 s, 2 s, 4 s, 8 s, then failed. No jitter:
+ * the lease already spreads retries of different notifications.
+ */
+export const NOTIFICATION_RETRY_POLICY: RetryPolicy = createRetryPolicy({
+  attempts: 5,
+  initialDelayMs: 1_000,
+  maxDelayMs: 300_000,
+  jitter: 0,
+});
+
+const tuning = z.object({
+  batchSize: z.int().min(1).max(1_000).default(50),
+  pollIntervalMs: z.int().min(1).default(5_000),
+  leaseMs: z.int().min(1).default(60_000),
+});
+
 export function createNotificationDispatcher(
   options: NotificationDispatcherOptions,
 ): NotificationDispatcher {
   const { database, logger } = options;
-  const batchSize = options.batchSize ?? 50;
-  const maxAttempts = options.maxAttempts ?? 5;
-  const pollIntervalMs = options.pollIntervalMs ?? 5_000;
-  const leaseMs = options.leaseMs ?? 60_000;
-  const initialMs = options.backoff?.initialMs ?? 1_000;
-  const maxMs = options.backoff?.maxMs ?? 300_000;
+  const { batchSize, pollIntervalMs, leaseMs } = parseOptions(
+    tuning,
+    { batchSize: options.batchSize, pollIntervalMs: options.pollIntervalMs, leaseMs: options.leaseMs },
+    'notification dispatcher',
+  );
+  const policy = createRetryPolicy(options.retryPolicy, NOTIFICATION_RETRY_POLICY);
   const now = options.now ?? (() => new Date());
   const channels = new Map(options.channels.map((c) => [c.name, c]));
 
@@ -84,8 +102,8 @@ export function createNotificationDispatcher(
       await markNotificationSent(database.db, row.tenant_id, row.id, now());
     } catch (err) {
       const retryable = isAppError(err) ? err.retryable : true;
-      const giveUp = !retryable || row.attempts >= maxAttempts;
-      const delay = Math.min(maxMs, initialMs * 2 ** Math.max(0, row.attempts - 1));
+      const giveUp = !retryable || row.attempts >= policy.attempts;
+      const delay = delayFor(policy, row.attempts);
       const message = err instanceof Error ? err.message : String(err);
       await markNotificationAttemptFailed(
         database.db,

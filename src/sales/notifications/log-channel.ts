@@ -1,4 +1,4 @@
-import type { Logger } from '../../platform/logger.ts';
+import type { Logger } from '../../platform/index.ts';
 import type { Notification, NotificationChannel } from './channel.ts';
 
 /** Writes notifications to the service log: always available, and what an operator greps for. */

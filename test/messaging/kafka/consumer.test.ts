@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { ensureTopics } from '../../../src/messaging/kafka/admin.ts';
+import { RECONNECT_RETRY_POLICY } from '../../../src/messaging/kafka/consumer-settings.ts';
 import {
   createConsumer,
   type ConsumerSettings,
@@ -8,6 +9,7 @@ import {
 } from '../../../src/messaging/kafka/consumer.ts';
 import type { KafkaConnectionOptions } from '../../../src/messaging/kafka/options.ts';
 import { createProducer } from '../../../src/messaging/kafka/producer.ts';
+import { delayFor } from '../../../src/platform/index.ts';
 import { pushInto, testBootstrap, uniqueName, waitUntil } from '../../support/kafka.ts';
 
 let conn: KafkaConnectionOptions;
@@ -214,4 +216,36 @@ test('invalid consumer settings are rejected up front', () => {
   assert.throws(() => createConsumer(conn, { ...base, autoOffsetReset: 'middle' as 'earliest' }), {
     code: 'ERP_KAFKA_CONFIG',
   });
+});
+
+test('reconnectPolicy overrides are validated at creation', async () => {
+  const base = { groupId: 'g', topics: ['t'], autoOffsetReset: 'earliest' } as const;
+  const invalid = (reconnectPolicy: object, field: string) =>
+    assert.throws(() => createConsumer(conn, { ...base, reconnectPolicy }), {
+      code: 'ERP_INVALID_OPTIONS',
+      message: new RegExp(`\\b${field}\\b`),
+    });
+  invalid({ jitter: 2 }, 'jitter');
+  // Merged with the 500 ms default start, a 100 ms ceiling is no ceiling.
+  invalid({ maxDelayMs: 100 }, 'maxDelayMs');
+  invalid({ initalDelayMs: 100 }, 'initalDelayMs');
+  const consumer = createConsumer(conn, { ...base, reconnectPolicy: { initialDelayMs: 50 } });
+  await consumer.close();
+});
+
+test('rejoin waits double from 500 ms up to 10 s, spread by half either way', () => {
+  const lowest = () => 0;
+  const highest = () => 0.999_999;
+  const waits = [1, 2, 3, 5, 6, 40].map((attempt) => [
+    delayFor(RECONNECT_RETRY_POLICY, attempt, lowest),
+    delayFor(RECONNECT_RETRY_POLICY, attempt, highest),
+  ]);
+  assert.deepEqual(waits, [
+    [250, 750],
+    [500, 1500],
+    [1000, 3000],
+    [4000, 10_000],
+    [5000, 10_000],
+    [5000, 10_000],
+  ]);
 });

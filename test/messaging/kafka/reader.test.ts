@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { Admin } from '@platformatic/kafka';
 import { ensureTopics } from '../../../src/messaging/kafka/admin.ts';
-import type { IncomingRecord } from '../../../src/messaging/kafka/consumer.ts';
+import type { IncomingRecord } from '../../../src/messaging/kafka/records.ts';
 import type { KafkaConnectionOptions } from '../../../src/messaging/kafka/options.ts';
 import { createProducer } from '../../../src/messaging/kafka/producer.ts';
 import { readTopic } from '../../../src/messaging/kafka/reader.ts';
-import { AppError } from '../../../src/platform/errors.ts';
+import { AppError } from '../../../src/platform/index.ts';
 import { testBootstrap, uniqueName } from '../../support/kafka.ts';
 
 let conn: KafkaConnectionOptions;

@@ -1,10 +1,10 @@
 /**
  * Writing side of the transactional outbox: rows are inserted in the caller's transaction, so an
  * event exists exactly when the state change that caused it committed. The relay
- * (outbox-relay.ts) publishes them afterwards.
+ * (relay.ts) publishes them afterwards.
  */
 import { sql, type Kysely } from 'kysely';
-import type { Envelope, EventOf, EventType } from '../contract/index.ts';
+import type { Envelope, EventOf, EventType } from '../../contract/index.ts';
 
 export interface OutboxRow {
   eventId: string;
@@ -23,7 +23,7 @@ const ROWS_PER_INSERT = 1000;
 
 /**
  * Inserts into a table of the outbox shape (Sales' `outbox`), in the caller's transaction. Rows get
- * positions in the order given. Signal the relay after the commit (outbox-signal.ts).
+ * positions in the order given. Signal the relay after the commit (signal.ts).
  */
 export async function appendToOutbox(
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any schema with an outbox-shaped table

@@ -15,8 +15,7 @@
  * hint: a crash between commit and signal costs the relay's poll interval, never an event.
  */
 import { sql } from 'kysely';
-import type { Database } from '../platform/database.ts';
-import type { Logger } from '../platform/logger.ts';
+import type { Database, Logger } from '../../platform/index.ts';
 
 export interface OutboxSignal {
   /** Rows were committed to the outbox. Never throws, never waits. */

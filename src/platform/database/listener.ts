@@ -5,19 +5,26 @@
  * waiting for its next poll.
  */
 import type pg from 'pg';
+import { createRetryPolicy, delayFor } from '../retry-policy.ts';
+import type { RetryPolicy } from '../retry-policy.ts';
 
 export interface Listener {
   stop(): Promise<void>;
 }
 
-const INITIAL_DELAY_MS = 100;
-const MAX_DELAY_MS = 10_000;
+/** Reconnection waits: from 100 ms (a restart is often quick) doubling to 10 s, ±50 %. */
+export const LISTEN_RETRY_POLICY: RetryPolicy = createRetryPolicy({
+  initialDelayMs: 100,
+  maxDelayMs: 10_000,
+  jitter: 0.5,
+});
 
 /** Connects and LISTENs once (failing like `connect` fails), then keeps it up until `stop()`. */
 export async function keepListening(
   connect: () => Promise<pg.Client>,
   channel: string,
   onNotify: (payload: string) => void,
+  policy: RetryPolicy = LISTEN_RETRY_POLICY,
 ): Promise<Listener> {
   let client: pg.Client | null = null;
   let stopped = false;
@@ -45,7 +52,6 @@ export async function keepListening(
   };
 
   const reopen = (attempt: number): void => {
-    const ceiling = Math.min(MAX_DELAY_MS, INITIAL_DELAY_MS * 2 ** (attempt - 1));
     timer = setTimeout(
       () => {
         open().then(
@@ -57,7 +63,7 @@ export async function keepListening(
           },
         );
       },
-      ceiling / 2 + Math.random() * (ceiling / 2),
+      delayFor(policy, attempt),
     );
     timer.unref();
   };

@@ -1,8 +1,8 @@
 /** Turns the parsed Kafka settings into the messaging layer's connection options (reads TLS files once). */
 import { readFileSync } from 'node:fs';
-import type { KafkaConnectionOptions } from '../messaging/kafka/index.ts';
-import type { KafkaSettings } from './config.ts';
-import { AppError } from './errors.ts';
+import type { KafkaSettings } from '../../platform/index.ts';
+import { AppError, PlatformErrorCodes } from '../../platform/index.ts';
+import type { KafkaConnectionOptions } from './options.ts';
 
 export function kafkaConnectionFrom(
   settings: KafkaSettings,
@@ -31,7 +31,7 @@ function readPem(variable: string, path: string): string {
     return readFileSync(path, 'utf8');
   } catch (err) {
     throw new AppError(
-      'ERP_CFG_INVALID',
+      PlatformErrorCodes.CFG_INVALID,
       `invalid configuration: ${variable}: cannot read ${path}`,
       {
         cause: err,

@@ -1,0 +1,101 @@
+/**
+ * What the consumer does with one Kafka record, decided from the record alone (pure): apply it
+ * (its envelope and payload pass the contract, its key and tenant header agree, a handler is
+ * registered), dead-letter it (the record is bad: retrying cannot help), or skip it (a type the
+ * contract does not know, or one this consumer has no handler for: not ours to judge).
+ */
+import {
+  decodeEnvelope,
+  decodeEvent,
+  isEventType,
+  messageKeyOf,
+} from '../../contract/index.ts';
+import type { AnyEvent, Envelope, EventType } from '../../contract/index.ts';
+import { tenantMismatchError, wrongKeyError } from '../errors.ts';
+import type { IncomingRecord } from '../kafka/index.ts';
+import type { EventHandler, EventRouter } from '../router.ts';
+import type { SkipReason } from './metrics.ts';
+
+/** A record that passed the contract checks and has a handler; counts its own failures. */
+export interface Accepted<DB> {
+  kind: 'accepted';
+  record: IncomingRecord;
+  type: EventType;
+  event: AnyEvent;
+  handler: EventHandler<EventType, DB>;
+  /** Failures this record caused (outages excluded): the attempts spent. */
+  failures: number;
+  lastError?: unknown;
+  firstFailureAt?: Date;
+  lastFailureAt?: Date;
+}
+
+/** A record to dead-letter, with why and the attempts spent on it. */
+export interface Rejected {
+  kind: 'rejected';
+  record: IncomingRecord;
+  error: unknown;
+  eventType?: string | undefined;
+  attempts: number;
+  firstFailureAt: Date;
+  lastFailureAt: Date;
+}
+
+export interface Skipped {
+  kind: 'skipped';
+  eventType: string;
+  reason: SkipReason;
+}
+
+export function classify<DB>(
+  record: IncomingRecord,
+  router: EventRouter<DB>,
+  now: Date = new Date(),
+): Accepted<DB> | Rejected | Skipped {
+  const reject = (error: unknown, eventType?: string): Rejected => ({
+    kind: 'rejected',
+    record,
+    error,
+    eventType,
+    attempts: 1,
+    firstFailureAt: now,
+    lastFailureAt: now,
+  });
+  let envelope: Envelope;
+  try {
+    envelope = decodeEnvelope(record.value);
+    const header = record.headers['tenant_id'];
+    // Never apply an event under a tenant other than the one its producer routed it for.
+    if (header !== undefined && header !== envelope.metadata.tenant_id) {
+      throw tenantMismatchError(header, envelope.metadata.tenant_id);
+    }
+  } catch (err) {
+    return reject(err);
+  }
+  const type = envelope.metadata.event_type;
+  // Not ours to judge: payloads of types we do not apply are not validated either.
+  if (!isEventType(type)) return { kind: 'skipped', eventType: type, reason: 'unknown_type' };
+  const handler = router.handlerFor(type);
+  if (handler === undefined) return { kind: 'skipped', eventType: type, reason: 'no_handler' };
+  try {
+    const decoded = decodeEvent(envelope);
+    if (!decoded.known) return { kind: 'skipped', eventType: type, reason: 'unknown_type' };
+    const expected = messageKeyOf(decoded.event);
+    const actual = record.key === null ? null : record.key.toString('utf8');
+    if (actual !== expected) throw wrongKeyError(actual, expected);
+    return { kind: 'accepted', record, type, event: decoded.event, handler, failures: 0 };
+  } catch (err) {
+    return reject(err, type);
+  }
+}
+
+/** `items` cut into runs of consecutive items of one type, in order: each run is one handler call. */
+export function runsOfOneType<T extends { type: string }>(items: readonly T[]): T[][] {
+  const runs: T[][] = [];
+  for (const item of items) {
+    const last = runs[runs.length - 1];
+    if (last !== undefined && last[0]?.type === item.type) last.push(item);
+    else runs.push([item]);
+  }
+  return runs;
+}

@@ -1,0 +1,96 @@
+/**
+ * One transaction over accepted records: the inbox rows first, in one statement (the events it
+ * already holds are duplicates: no effect), then each run of consecutive new events of one type
+ * in one call of that type's handler. Metrics and afterCommit callbacks only once it committed.
+ * On failure, the record to blame (if one can be) is charged an attempt.
+ */
+import { performance } from 'node:perf_hooks';
+import type { Database, Logger } from '../../platform/index.ts';
+import { isOutage } from '../../platform/index.ts';
+import type { Accepted } from './classify.ts';
+import { runsOfOneType } from './classify.ts';
+import type { ConsumerMetrics } from './metrics.ts';
+import { insertIntoInbox } from './table.ts';
+
+export interface TransactionContext<DB> {
+  database: Database<DB>;
+  inboxTable: string;
+  logger: Logger;
+  metrics: ConsumerMetrics;
+}
+
+/** A logger carrying one event's ids. */
+export function logOf<DB>(logger: Logger, item: Accepted<DB>): Logger {
+  const { event_id, event_type, tenant_id, correlation_id } = item.event.metadata;
+  return logger.child({ event_id, event_type, tenant_id, correlation_id });
+}
+
+export async function applyInTransaction<DB>(
+  ctx: TransactionContext<DB>,
+  items: Accepted<DB>[],
+): Promise<void> {
+  const { database, logger, metrics } = ctx;
+  const callbacks: { fn: () => void | Promise<void>; log: Logger }[] = [];
+  const outcomes: (() => void)[] = [];
+  let current: Accepted<DB> | undefined;
+  try {
+    await database.db.transaction().execute(async (trx) => {
+      const inserted = await insertIntoInbox(
+        trx,
+        ctx.inboxTable,
+        items.map((i) => i.event),
+      );
+      const fresh: Accepted<DB>[] = [];
+      for (const item of items) {
+        // Delete, so that a second occurrence within the batch is a duplicate too.
+        if (inserted.delete(item.event.metadata.event_id)) {
+          fresh.push(item);
+          continue;
+        }
+        outcomes.push(() => {
+          metrics.duplicate(item.type);
+          logOf(logger, item).debug('duplicate event: already in the inbox, skipped');
+        });
+      }
+      for (const run of runsOfOneType(fresh)) {
+        const first = run[0] as Accepted<DB>;
+        // A failing run has no single culprit; the one-by-one fallback finds it.
+        current = run.length === 1 ? first : undefined;
+        const log =
+          run.length === 1
+            ? logOf(logger, first)
+            : logger.child({ event_type: first.type, events: run.length });
+        const started = performance.now();
+        await first.handler(
+          run.map(({ event, record }) => ({ event, record })),
+          { trx, log, afterCommit: (fn) => callbacks.push({ fn, log }) },
+        );
+        const seconds = (performance.now() - started) / 1000 / run.length;
+        outcomes.push(() => {
+          for (let k = 0; k < run.length; k++) metrics.processed(first.type, seconds);
+        });
+      }
+      current = undefined;
+    });
+  } catch (err) {
+    // A failed COMMIT has no handler to blame, except when the transaction held one event.
+    // An outage is nobody's: it spends no attempts.
+    const culprit = current ?? (items.length === 1 ? items[0] : undefined);
+    if (culprit !== undefined && !isOutage(err)) {
+      const now = new Date();
+      culprit.failures++;
+      culprit.lastError = err;
+      culprit.firstFailureAt ??= now;
+      culprit.lastFailureAt = now;
+    }
+    throw err;
+  }
+  for (const outcome of outcomes) outcome();
+  for (const { fn, log } of callbacks) {
+    try {
+      await fn();
+    } catch (err) {
+      log.error({ err }, 'afterCommit callback failed; the event stays applied');
+    }
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * The service as a function of its resources (the app is a function): the kit wires the relay
+ * of the service's outbox, its inbox consumer, its workers and its routes in the HTTP shell, and
+ * owns the order they start and stop in. `start.ts` opens real resources for it; tests pass their
+ * own. Resources passed in are never closed here, except the consumer, which the inbox consumer
+ * runs and closes.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
+import { AppError, createHttpServer, PlatformErrorCodes } from '../../platform/index.ts';
+import type { Config, Database, Logger, RetryPolicy } from '../../platform/index.ts';
+import { createInboxConsumer } from '../inbox/consumer.ts';
+import type { InboxConsumer } from '../inbox/consumer.ts';
+import { createPrometheusConsumerMetrics } from '../inbox/metrics.ts';
+import type { EventConsumer, EventProducer } from '../kafka/index.ts';
+import { createPrometheusRelayMetrics } from '../outbox/metrics.ts';
+import { createOutboxRelay } from '../outbox/relay.ts';
+import type { OutboxRelay } from '../outbox/relay.ts';
+import { createOutboxSignal } from '../outbox/signal.ts';
+import type { OutboxSignal } from '../outbox/signal.ts';
+import type { EventRouter } from '../router.ts';
+import { DLQ_SUFFIX } from './definition.ts';
+import type { ServiceDefinition, Worker } from './definition.ts';
+
+export interface ServiceResources<DB, S> {
+  config: Config;
+  settings: S;
+  /** Migrated (serviceMigrations); owned by the caller. */
+  database: Database<DB>;
+  /** Publishes the outbox and dead letters; owned by the caller. */
+  producer: EventProducer;
+  /** Subscribed to what the service consumes; required when it consumes. Run and closed by the service. */
+  consumer?: EventConsumer;
+  logger: Logger;
+  metrics: Registry;
+  /** Record retries of the inbox consumer. Default: DEFAULT_RETRY_POLICY. */
+  retryPolicy?: Partial<RetryPolicy>;
+  /** Called once if consuming ends on its own (the process should exit). Default: a log line only. */
+  onFatal?: (err: unknown) => void;
+}
+
+export interface Service<E> {
+  name: string;
+  /** The HTTP shell with the service's routes; not listening (the caller decides where). */
+  http: FastifyInstance;
+  /** The relay of the service's outbox, if it has one. */
+  relay: OutboxRelay | undefined;
+  /** What the service exposes (ServiceParts.exposed). */
+  exposed: E;
+  /** Starts the relay, the workers, then the consumer; ready (/readyz 200) once they are. */
+  start(): Promise<void>;
+  /**
+   * Refuses new HTTP work (503), waits for requests in flight, finishes and commits the batch in
+   * hand, publishes what committed, then stops the workers and closes the HTTP server.
+   */
+  stop(): Promise<void>;
+}
+
+const noSignal: OutboxSignal = { committed() {}, close: () => Promise.resolve() };
+
+export function buildService<DB, S, E>(
+  definition: ServiceDefinition<DB, S, E>,
+  resources: ServiceResources<DB, S>,
+): Service<E> {
+  const { config, settings, database, producer, logger, metrics } = resources;
+  const relay =
+    definition.outbox === undefined
+      ? undefined
+      : createOutboxRelay({
+          database,
+          table: definition.outbox.table,
+          channel: definition.outbox.channel,
+          producer,
+          logger: logger.child({ component: 'outbox-relay' }),
+          pollIntervalMs: config.outboxPollIntervalMs,
+          metrics: createPrometheusRelayMetrics(metrics, { table: definition.outbox.table }),
+        });
+  const outbox =
+    definition.outbox === undefined || relay === undefined
+      ? noSignal
+      : createOutboxSignal({
+          database,
+          channel: definition.outbox.channel,
+          relay,
+          logger: logger.child({ component: 'outbox-signal' }),
+        });
+  const parts = definition.build({
+    name: definition.name,
+    config,
+    settings,
+    database,
+    producer,
+    outbox,
+    logger,
+    metrics,
+  });
+  const inbox = inboxOf(definition, resources, parts.handlers);
+  const workers: readonly Worker[] = parts.workers ?? [];
+
+  let ready = false;
+  const server = createHttpServer({
+    logger,
+    metrics,
+    isReady: () => ready,
+    ...(definition.errorStatuses === undefined ? {} : { errorStatuses: definition.errorStatuses }),
+  });
+  parts.routes?.(server.app);
+
+  let stopped: Promise<void> | undefined;
+  return {
+    name: definition.name,
+    http: server.app,
+    relay,
+    exposed: parts.exposed,
+    async start() {
+      await relay?.start();
+      for (const worker of workers) await worker.start();
+      await inbox?.start();
+      ready = true;
+    },
+    stop() {
+      stopped ??= (async () => {
+        ready = false;
+        server.drain();
+        // Requests in flight may still commit events: let them finish (close() waits for them)
+        // before the relay's final pass. The consumer next: its last batch may append events and
+        // work for the workers.
+        await server.app.close();
+        await inbox?.stop();
+        await relay?.stop();
+        await outbox.close();
+        for (const worker of [...workers].reverse()) await worker.stop();
+      })();
+      return stopped;
+    },
+  };
+}
+
+function inboxOf<DB, S, E>(
+  definition: ServiceDefinition<DB, S, E>,
+  resources: ServiceResources<DB, S>,
+  handlers: EventRouter<DB> | undefined,
+): InboxConsumer | undefined {
+  const consumes = definition.consumes?.(resources.config, resources.settings);
+  if (consumes === undefined) return undefined;
+  if (resources.consumer === undefined || handlers === undefined) {
+    throw new AppError(
+      PlatformErrorCodes.INVALID_OPTIONS,
+      `${definition.name} consumes ${consumes.topics.join(', ')}: it needs a consumer and handlers`,
+      { context: { field: resources.consumer === undefined ? 'consumer' : 'handlers' } },
+    );
+  }
+  return createInboxConsumer({
+    consumer: resources.consumer,
+    router: handlers,
+    database: resources.database,
+    inboxTable: consumes.inboxTable ?? 'inbox',
+    deadLetters: { producer: resources.producer, topicSuffix: DLQ_SUFFIX },
+    groupId: consumes.groupId,
+    logger: resources.logger.child({ component: 'inbox-consumer' }),
+    metrics: createPrometheusConsumerMetrics(resources.metrics),
+    ...(resources.retryPolicy === undefined ? {} : { retryPolicy: resources.retryPolicy }),
+    ...(resources.onFatal === undefined ? {} : { onFatal: resources.onFatal }),
+  });
+}

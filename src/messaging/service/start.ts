@@ -1,0 +1,168 @@
+/**
+ * Real resources for a service, from its configuration: the database (PostgreSQL at the
+ * service's URL, else PGlite under DATA_DIR) migrated with the kit's tables first, its topics,
+ * a producer and, when it consumes, a consumer; then the service built, started and listening.
+ * `stop()` stops it gracefully and closes what was opened here.
+ */
+import { join } from 'node:path';
+import {
+  createLogger,
+  createMetricsRegistry,
+  migrate,
+  openDatabase,
+  readMigrations,
+  retryWhileUnavailable,
+} from '../../platform/index.ts';
+import type { Config, Database, Logger, Migration } from '../../platform/index.ts';
+import { inboxMigration } from '../inbox/table.ts';
+import { kafkaConnectionFrom } from '../kafka/connection.ts';
+import { createConsumer, createProducer, ensureTopics } from '../kafka/index.ts';
+import type { ConsumerSettings, EventConsumer, TopicSpec } from '../kafka/index.ts';
+import { outboxMigration } from '../outbox/table.ts';
+import { buildService } from './build.ts';
+import type { Service } from './build.ts';
+import { DLQ_SUFFIX } from './definition.ts';
+import type { ServiceDefinition } from './definition.ts';
+
+/** The kit's tables the service needs (outbox, inbox), then the service's own migrations. */
+export function serviceMigrations<DB, S, E>(
+  definition: ServiceDefinition<DB, S, E>,
+  settings: S,
+  config: Config,
+): Migration[] {
+  const consumes = definition.consumes?.(config, settings);
+  return [
+    ...(definition.outbox === undefined ? [] : [outboxMigration(definition.outbox.table)]),
+    ...(consumes === undefined ? [] : [inboxMigration(consumes.inboxTable ?? 'inbox')]),
+    ...readMigrations(definition.migrations),
+  ];
+}
+
+/** Every topic the service publishes to or consumes, and the dead-letter topic of each consumed one. */
+export function serviceTopics<DB, S, E>(
+  definition: ServiceDefinition<DB, S, E>,
+  settings: S,
+  config: Config,
+): TopicSpec[] {
+  const consumed = definition.consumes?.(config, settings).topics ?? [];
+  const names = new Set([
+    ...(definition.publishes?.(config, settings) ?? []),
+    ...consumed,
+    ...consumed.map((t) => `${t}${DLQ_SUFFIX}`),
+  ]);
+  return [...names].map((name) => ({
+    name,
+    partitions: config.kafka.topicPartitions,
+    replicationFactor: config.kafka.topicReplicationFactor,
+  }));
+}
+
+/**
+ * The consumer of a service that consumes, as production runs it; `overrides` for tests (e.g. a
+ * short `maxWaitMs`).
+ */
+export function serviceConsumer<DB, S, E>(
+  definition: ServiceDefinition<DB, S, E>,
+  settings: S,
+  config: Config,
+  options: { databaseKind: Database<DB>['kind']; logger: Logger; overrides?: Partial<ConsumerSettings> },
+): EventConsumer | undefined {
+  const consumes = definition.consumes?.(config, settings);
+  if (consumes === undefined) return undefined;
+  const { kafka } = config;
+  const { logger } = options;
+  // Offsets are committed by the inbox consumer after each batch's transaction, whatever
+  // KAFKA_ENABLE_AUTO_COMMIT says: committing earlier could lose events.
+  return createConsumer(kafkaConnectionFrom(kafka, definition.id), {
+    groupId: consumes.groupId,
+    topics: consumes.topics,
+    autoOffsetReset: kafka.autoOffsetReset,
+    sessionTimeoutMs: kafka.sessionTimeoutMs,
+    heartbeatIntervalMs: Math.max(100, Math.min(3_000, Math.floor(kafka.sessionTimeoutMs / 5))),
+    onReconnect: (err, attempt) =>
+      logger.warn(
+        { err: { code: err.code, message: err.message }, attempt },
+        'Kafka consumer reconnecting',
+      ),
+    // On PostgreSQL each partition's batch gets a transaction on a pooled connection of its own
+    // (partitions share no key, and row locks cover a rebalance overlap); the pool
+    // (DATABASE_POOL_SIZE, 20) leaves room for the relay, workers and HTTP at the default 3
+    // partitions. PGlite is one connection that runs one transaction at a time: a second batch
+    // would only wait for it, so one at a time there.
+    maxConcurrentBatches: options.databaseKind === 'postgres' ? kafka.topicPartitions : 1,
+    ...options.overrides,
+  });
+}
+
+export interface StartOptions {
+  /** Default: a pino logger named after the service at LOG_LEVEL. */
+  logger?: Logger;
+  /** Called once if consuming ends on its own. */
+  onFatal?: (err: unknown) => void;
+  /** Where to listen. Default: HOST and the service's port. */
+  listen?: { host: string; port: number };
+}
+
+export interface StartedService<E> extends Service<E> {
+  /** Where it listens, e.g. http://127.0.0.1:3001. */
+  address: string;
+}
+
+/** Opens the service's resources, migrates, creates its topics, builds, starts and listens. */
+export async function startService<DB, S, E>(
+  definition: ServiceDefinition<DB, S, E>,
+  config: Config,
+  settings: S,
+  options: StartOptions = {},
+): Promise<StartedService<E>> {
+  const logger = options.logger ?? createLogger(definition.name, config.logLevel);
+  const url = definition.databaseUrl(settings);
+  const database = await openDatabase<DB>({
+    ...(url === undefined ? {} : { url }),
+    dataDir: join(config.dataDir, definition.id, 'pglite'),
+    poolSize: config.databasePoolSize,
+    preparedStatements: config.databasePreparedStatements,
+  });
+  const closers: (() => Promise<void>)[] = [() => database.close()];
+  const closeAll = async (): Promise<void> => {
+    for (const close of closers.reverse()) await close().catch(() => {});
+  };
+  try {
+    await migrate(database, serviceMigrations(definition, settings, config));
+    const conn = kafkaConnectionFrom(config.kafka, definition.id);
+    await retryWhileUnavailable('creating topics', logger, () =>
+      ensureTopics(conn, serviceTopics(definition, settings, config)),
+    );
+    const producer = createProducer(conn);
+    closers.push(() => producer.close());
+    const consumer = serviceConsumer(definition, settings, config, {
+      databaseKind: database.kind,
+      logger,
+    });
+    const service = buildService(definition, {
+      config,
+      settings,
+      database,
+      producer,
+      ...(consumer === undefined ? {} : { consumer }),
+      logger,
+      metrics: createMetricsRegistry(definition.name),
+      ...(options.onFatal === undefined ? {} : { onFatal: options.onFatal }),
+    });
+    closers.push(() => service.stop());
+    await service.start();
+    const { host, port } = options.listen ?? { host: config.host, port: definition.port(settings) };
+    const address = await service.http.listen({ host, port });
+    logger.info({ address, database: database.kind }, `${definition.name} listening on ${address}`);
+    return {
+      ...service,
+      address,
+      async stop() {
+        await closeAll();
+      },
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}

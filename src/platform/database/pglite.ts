@@ -1,0 +1,101 @@
+/** The zero-setup engine: PostgreSQL compiled to WASM, in process, one connection. */
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { PGlite, types as pgliteTypes } from '@electric-sql/pglite';
+import { Kysely, PGliteDialect } from 'kysely';
+import { AppError, PlatformErrorCodes } from '../errors.ts';
+import { withCodedErrors } from './coded-errors.ts';
+import { toNumber } from './database.ts';
+import type { Database } from './database.ts';
+import { toDatabaseError } from './errors.ts';
+
+export async function openPglite<DB>(dataDir: string | undefined): Promise<Database<DB>> {
+  const release = dataDir === undefined ? () => {} : lockDataDir(dataDir);
+  let pglite: PGlite;
+  try {
+    pglite = new PGlite({
+      ...(dataDir === undefined ? {} : { dataDir }),
+      parsers: { [pgliteTypes.INT8]: toNumber, [pgliteTypes.NUMERIC]: toNumber },
+    });
+    await pglite.waitReady;
+  } catch (err) {
+    release();
+    throw new AppError(
+      PlatformErrorCodes.DB_OPEN_FAILED,
+      `cannot open PGlite at ${dataDir ?? 'memory'}`,
+      { cause: err },
+    );
+  }
+  const db = new Kysely<DB>({ dialect: withCodedErrors(new PGliteDialect({ pglite })) });
+  const locks = new Set<string>();
+  return {
+    db,
+    kind: 'pglite',
+    async exec(script) {
+      try {
+        await pglite.exec(script);
+      } catch (err) {
+        await pglite.exec('ROLLBACK').catch(() => {});
+        throw toDatabaseError(err);
+      }
+    },
+    async listen(channel, onNotify) {
+      const stop = await pglite.listen(channel, onNotify);
+      return async () => {
+        if (!pglite.closed) await stop();
+      };
+    },
+    tryLock(key) {
+      // PGlite's one connection would make a session lock re-entrant for every caller.
+      if (locks.has(key)) return Promise.resolve(null);
+      locks.add(key);
+      let held = true;
+      return Promise.resolve({
+        get held() {
+          return held;
+        },
+        release() {
+          if (held) locks.delete(key);
+          held = false;
+          return Promise.resolve();
+        },
+      });
+    },
+    async close() {
+      await db.destroy();
+      release();
+    },
+  };
+}
+
+/**
+ * PGlite has no lock of its own: two processes opening one folder corrupt it
+ * (electric-sql/pglite#1106). A pid file beside the folder refuses the second one.
+ */
+function lockDataDir(dataDir: string): () => void {
+  const lockFile = `${dataDir}.lock`;
+  mkdirSync(dirname(lockFile), { recursive: true });
+  try {
+    const holder = Number(readFileSync(lockFile, 'utf8').trim());
+    if (Number.isInteger(holder) && holder !== process.pid && isAlive(holder)) {
+      throw new AppError(
+        PlatformErrorCodes.DB_LOCKED,
+        `PGlite data folder ${dataDir} is in use by process ${holder}; stop it first or set a database URL`,
+        { context: { dataDir, pid: holder } },
+      );
+    }
+  } catch (err) {
+    if (err instanceof AppError) throw err;
+  }
+  writeFileSync(lockFile, String(process.pid));
+  return () => rmSync(lockFile, { force: true });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,37 @@
+// The platform layer: configuration, errors, retry policy, database, HTTP shell, logs, metrics,
+// the process shell. Depends on the contract only; knows nothing of Kafka or the services.
+export { defineSettings, env, loadConfig, loadServiceConfig } from './config.ts';
+export type { AnySettingsSection, Config, KafkaSettings, SettingsSection } from './config.ts';
+export {
+  AppError,
+  isAppError,
+  isOutage,
+  isRetryable,
+  PlatformErrorCodes,
+} from './errors.ts';
+export type { AppErrorOptions, PlatformErrorCode } from './errors.ts';
+export { parseOptions } from './options.ts';
+export {
+  backoff,
+  createRetryPolicy,
+  DEFAULT_RETRY_POLICY,
+  delayFor,
+  shouldRetry,
+} from './retry-policy.ts';
+export type { RetryPolicy } from './retry-policy.ts';
+export type { AdvisoryLock, Database, DatabaseOptions } from './database/database.ts';
+export { isUniqueViolation, toDatabaseError } from './database/errors.ts';
+export { migrate, readMigrations } from './database/migrations.ts';
+export type { Migration } from './database/migrations.ts';
+export { openDatabase } from './database/open.ts';
+export { PLATFORM_HTTP_STATUSES } from './http/errors.ts';
+export type { HttpStatusTable } from './http/errors.ts';
+export { parseInput, tenantOf } from './http/input.ts';
+export { createHttpServer } from './http/server.ts';
+export type { HttpOptions, HttpServer } from './http/server.ts';
+export { createLogger } from './logger.ts';
+export type { Logger } from './logger.ts';
+export { createMetricsRegistry } from './metrics.ts';
+export { configOrExit, runService } from './service-runner.ts';
+export type { RunningService, RunOptions } from './service-runner.ts';
+export { retryWhileUnavailable, STARTUP_RETRY_POLICY } from './startup.ts';
