@@ -1,42 +1,48 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { loadConfig } from '../../src/platform/config.ts';
+import { inventorySettings } from '../../src/inventory/index.ts';
+import { defineSettings, env, loadConfig, loadServiceConfig } from '../../src/platform/index.ts';
+import { salesSettings } from '../../src/sales/index.ts';
 
 test("the design document's variables and defaults", () => {
   const c = loadConfig({});
   assert.deepEqual(c.kafka.bootstrapServers, ['localhost:9092']);
-  assert.equal(c.kafka.consumerGroup, 'sales-service-group');
+  assert.equal(loadServiceConfig(salesSettings, {}).settings.consumerGroup, 'sales-service-group');
   assert.equal(c.kafka.inventoryTopic, 'inventory-events');
   assert.equal(c.kafka.salesTopic, 'sales-events');
   assert.equal(c.kafka.autoOffsetReset, 'earliest');
   assert.equal(c.kafka.enableAutoCommit, true);
-  assert.equal(c.inventory.port, 3001);
-  assert.equal(c.sales.port, 3002);
+  assert.equal(loadServiceConfig(inventorySettings, {}).settings.port, 3001);
+  assert.equal(loadServiceConfig(salesSettings, {}).settings.port, 3002);
   assert.equal(c.kafka.topicPartitions, 3);
   assert.equal(c.databasePoolSize, 20);
   assert.equal(c.databasePreparedStatements, true);
 });
 
 test('values are parsed the way the document writes them', () => {
-  const c = loadConfig({
+  const environment = {
     KAFKA_BOOTSTRAP_SERVERS: 'a:9092, b:9092',
     KAFKA_ENABLE_AUTO_COMMIT: 'False',
     KAFKA_AUTO_OFFSET_RESET: 'LATEST',
     INVENTORY_DATABASE_URL: 'postgres://x@h/db',
     DATABASE_PREPARED_STATEMENTS: 'false',
-  });
+  };
+  const c = loadConfig(environment);
   assert.equal(c.databasePreparedStatements, false);
   assert.deepEqual(c.kafka.bootstrapServers, ['a:9092', 'b:9092']);
   assert.equal(c.kafka.enableAutoCommit, false);
   assert.equal(c.kafka.autoOffsetReset, 'latest');
-  assert.equal(c.inventory.databaseUrl, 'postgres://x@h/db');
-  assert.equal(c.sales.databaseUrl, undefined);
+  assert.equal(
+    loadServiceConfig(inventorySettings, environment).settings.databaseUrl,
+    'postgres://x@h/db',
+  );
+  assert.equal(loadServiceConfig(salesSettings, environment).settings.databaseUrl, undefined);
 });
 
 test('a bad value is refused with ERP_CFG_INVALID naming every bad variable', () => {
   assert.throws(
     () =>
-      loadConfig({
+      loadServiceConfig(salesSettings, {
         KAFKA_AUTO_OFFSET_RESET: 'sometimes',
         SALES_PORT: '99999',
         KAFKA_ENABLE_AUTO_COMMIT: 'maybe',
@@ -69,4 +75,24 @@ test('SASL needs a username and password; SASL_SSL sets both SASL and TLS', () =
   });
   assert.deepEqual(c.kafka.tls, { caFile: '/tmp/ca.pem' });
   assert.equal(loadConfig({}).kafka.sasl, undefined);
+});
+
+test("a service's own section is parsed with the shared settings, and only its variables are read", () => {
+  const section = defineSettings({
+    variables: { COUNTER_PORT: env.port.default(3009), COUNTER_LABEL: env.optionalText },
+    settings: (v) => ({ port: v.COUNTER_PORT, label: v.COUNTER_LABEL ?? 'none' }),
+  });
+  const { config, settings } = loadServiceConfig(section, {
+    COUNTER_LABEL: 'x',
+    KAFKA_CLIENT_ID: 'c',
+    SALES_PORT: 'not a port', // another service's variable: not this one's business
+  });
+  assert.deepEqual(settings, { port: 3009, label: 'x' });
+  assert.equal(config.kafka.clientId, 'c');
+  assert.throws(
+    () => loadServiceConfig(section, { COUNTER_PORT: '-1', LOG_LEVEL: 'loud' }),
+    (err: { code: string; context: { variables: string[] } }) =>
+      err.code === 'ERP_CFG_INVALID' &&
+      err.context.variables.sort().join() === 'COUNTER_PORT,LOG_LEVEL',
+  );
 });

@@ -2,27 +2,33 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ContractError } from '../../src/contract/index.ts';
 import {
+  AppError,
+  backoff,
   createRetryPolicy,
   DEFAULT_RETRY_POLICY,
   delayFor,
   shouldRetry,
-} from '../../src/messaging/retry-policy.ts';
-import { AppError } from '../../src/platform/errors.ts';
+  toDatabaseError,
+} from '../../src/platform/index.ts';
 
 const noJitter = createRetryPolicy({ jitter: 0 });
 const middle = (): number => 0.5;
 const retryable = new AppError('ERP_TEST_BUSY', 'busy', { retryable: true });
 
 function rejectsField(overrides: Record<string, unknown>, field: string): void {
+  rejectsFieldOf(() => createRetryPolicy(overrides), field, JSON.stringify(overrides));
+}
+
+function rejectsFieldOf(create: () => unknown, field: string, what = field): void {
   assert.throws(
-    () => createRetryPolicy(overrides),
+    create,
     (err: unknown) =>
       err instanceof AppError &&
-      err.code === 'ERP_MSG_INVALID_RETRY_POLICY' &&
+      err.code === 'ERP_INVALID_OPTIONS' &&
       err.context['field'] === field &&
       err.message.includes(field) &&
       !err.retryable,
-    `${JSON.stringify(overrides)} should be refused naming ${field}`,
+    `${what} should be refused naming ${field}`,
   );
 }
 
@@ -134,18 +140,41 @@ test('a non-retryable failure is never retried', () => {
   assert.equal(shouldRetry(policy, 1, 'a string'), false);
 });
 
-test('retryability comes from `retryable`, or from a transient or connection-level driver error', () => {
+test('retryability comes from `retryable` alone: driver errors are coded at the database boundary', () => {
   const policy = createRetryPolicy();
   const pgError = (code: string) => Object.assign(new Error(`sqlstate ${code}`), { code });
-  assert.equal(shouldRetry(policy, 1, pgError('40001')), true); // serialization failure
-  assert.equal(shouldRetry(policy, 1, pgError('40P01')), true); // deadlock
-  assert.equal(shouldRetry(policy, 1, pgError('08006')), true); // connection failure
-  assert.equal(shouldRetry(policy, 1, pgError('23505')), false); // unique violation
-  assert.equal(
-    shouldRetry(policy, 1, new Error('wrapped', { cause: pgError('ECONNREFUSED') })),
-    true,
-  );
+  // Raw, a driver error is not ours to judge...
+  assert.equal(shouldRetry(policy, 1, pgError('40001')), false);
+  // ...coded, it says what it is.
+  assert.equal(shouldRetry(policy, 1, toDatabaseError(pgError('40001'))), true); // serialization
+  assert.equal(shouldRetry(policy, 1, toDatabaseError(pgError('40P01'))), true); // deadlock
+  assert.equal(shouldRetry(policy, 1, toDatabaseError(pgError('08006'))), true); // connection
+  assert.equal(shouldRetry(policy, 1, toDatabaseError(pgError('23505'))), false); // unique
   // Our own verdict wins over what is inside it.
   const refused = new AppError('ERP_TEST_REFUSED', 'no', { cause: pgError('08006') });
   assert.equal(shouldRetry(policy, 1, refused), false);
+});
+
+test('a policy can be based on another: overrides are checked against the merged value', () => {
+  const base = createRetryPolicy({ initialDelayMs: 500, maxDelayMs: 10_000, jitter: 0.5 });
+  const derived = createRetryPolicy({ attempts: 2 }, base);
+  assert.deepEqual(
+    { ...derived },
+    { attempts: 2, initialDelayMs: 500, multiplier: 2, maxDelayMs: 10_000, jitter: 0.5 },
+  );
+  rejectsFieldOf(() => createRetryPolicy({ maxDelayMs: 100 }, base), 'maxDelayMs');
+});
+
+test('backoff waits the policy delay, and returns false at once when aborted', async () => {
+  const policy = createRetryPolicy({ initialDelayMs: 30, jitter: 0 });
+  let started = Date.now();
+  assert.equal(await backoff(policy, 1), true);
+  assert.ok(Date.now() - started >= 25, 'waited about 30 ms');
+  const controller = new AbortController();
+  started = Date.now();
+  const waiting = backoff(createRetryPolicy({ initialDelayMs: 5_000 }), 1, controller.signal);
+  controller.abort();
+  assert.equal(await waiting, false);
+  assert.ok(Date.now() - started < 1_000, 'the abort ends the wait');
+  assert.equal(await backoff(policy, 1, controller.signal), false, 'already aborted: no wait');
 });

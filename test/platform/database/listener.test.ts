@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
-import { databaseUrl, testDatabase } from '../support/database.ts';
-import { uniqueName, waitUntil } from '../support/kafka.ts';
+import { databaseUrl, testDatabase } from '../../support/database.ts';
+import { uniqueName, waitUntil } from '../../support/kafka.ts';
 
 if (databaseUrl !== undefined) {
   test('a LISTEN connection that the server drops comes back, says so once, and hears the next NOTIFY', async (t) => {

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { sql } from 'kysely';
-import { migrate } from '../../src/platform/migrations.ts';
-import { testDatabase } from '../support/database.ts';
+import { migrate, readMigrations } from '../../../src/platform/index.ts';
+import { testDatabase } from '../../support/database.ts';
 
 test('applies each file once, in name order, and records it', async (t) => {
   const database = await testDatabase(t, null);
@@ -15,8 +15,8 @@ test('applies each file once, in name order, and records it', async (t) => {
     join(folder, '001_a.sql'),
     'CREATE TABLE things (id serial PRIMARY KEY, name text);\nINSERT INTO things (name) VALUES ($$first$$);',
   );
-  assert.deepEqual(await migrate(database, folder), ['001_a.sql', '002_b.sql']);
-  assert.deepEqual(await migrate(database, folder), []);
+  assert.deepEqual(await migrate(database, readMigrations(folder)), ['001_a.sql', '002_b.sql']);
+  assert.deepEqual(await migrate(database, readMigrations(folder)), []);
   const rows = await sql<{ name: string }>`SELECT name FROM things ORDER BY id`.execute(
     database.db,
   );
@@ -33,7 +33,7 @@ test('a failing file is rolled back whole and reported with a stable code', asyn
     join(folder, '001_bad.sql'),
     'CREATE TABLE half (id int);\nSELECT * FROM missing_table;',
   );
-  await assert.rejects(migrate(database, folder), { code: 'ERP_DB_MIGRATION_FAILED' });
+  await assert.rejects(migrate(database, readMigrations(folder)), { code: 'ERP_DB_MIGRATION_FAILED' });
   const exists = await sql<{
     n: number;
   }>`SELECT count(*)::int AS n FROM information_schema.tables WHERE table_name = 'half' AND table_schema = current_schema()`.execute(
@@ -57,4 +57,24 @@ test('the project migrations apply on this engine', async (t) => {
     );
     assert.equal(r.rows[0]?.n, 0);
   }
+});
+
+test('a migration that fails on a unique violation of its own is reported, not taken as applied', async (t) => {
+  const database = await testDatabase(t, null);
+  const migrations = [
+    { name: 'a', sql: 'CREATE TABLE u (id int PRIMARY KEY); INSERT INTO u VALUES (1);' },
+    { name: 'b', sql: 'INSERT INTO u VALUES (1);' },
+  ];
+  await assert.rejects(migrate(database, migrations), (err: { code: string; message: string }) => {
+    assert.equal(err.code, 'ERP_DB_MIGRATION_FAILED');
+    assert.match(err.message, /migration b failed/);
+    return true;
+  });
+  const applied = await sql<{ name: string }>`SELECT name FROM schema_migrations`.execute(
+    database.db,
+  );
+  assert.deepEqual(
+    applied.rows.map((r) => r.name),
+    ['a'],
+  );
 });

@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
-import { openDatabase } from '../../src/platform/database.ts';
-import { databaseUrl, testDatabase } from '../support/database.ts';
+import { openDatabase } from '../../../src/platform/index.ts';
+import { databaseUrl, testDatabase } from '../../support/database.ts';
 
 /** The named statements of the connection the callback runs on (a transaction pins one). */
 async function preparedOn(db: Kysely<unknown>, run: (trx: Kysely<unknown>) => Promise<unknown>) {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createHttpServer } from '../../src/platform/http.ts';
-import { createLogger } from '../../src/platform/logger.ts';
-import { createMetricsRegistry } from '../../src/platform/metrics.ts';
+import { createHttpServer } from '../../../src/platform/index.ts';
+import { createLogger } from '../../../src/platform/index.ts';
+import { createMetricsRegistry } from '../../../src/platform/index.ts';
 
 test('while draining, a request in flight finishes and new ones get 503 ERP_HTTP_DRAINING', async (t) => {
   const server = createHttpServer({
