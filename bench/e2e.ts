@@ -11,12 +11,12 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
-import { buildInventoryApp } from '../src/inventory/app.ts';
-import type { InventoryDB } from '../src/inventory/db.ts';
-import { createProducer } from '../src/messaging/kafka/index.ts';
-import { createMetricsRegistry } from '../src/platform/metrics.ts';
+import { inventoryService, inventorySettings } from '../src/inventory/index.ts';
+import type { InventoryDB } from '../src/inventory/index.ts';
+import { buildService, createProducer } from '../src/messaging/index.ts';
+import { createMetricsRegistry, loadServiceConfig } from '../src/platform/index.ts';
 import { createHttpClient, type HttpClient } from './http-client.ts';
-import type { SalesDB } from '../src/sales/db.ts';
+import type { SalesDB } from '../src/sales/index.ts';
 import { benchConfig, buildBenchSales, processedCount } from './sales-app.ts';
 import {
   createNamedTopic,
@@ -325,8 +325,9 @@ async function startInProcess(ctx: BenchContext, engine: Engine): Promise<System
     clientId: 'bench-inventory',
     bootstrapServers: ctx.conn.bootstrapServers,
   });
-  const inventory = buildInventoryApp({
-    config,
+  const inventory = buildService(inventoryService, {
+    config: config.config,
+    settings: loadServiceConfig(inventorySettings, {}).settings,
     database: inventoryDb.database,
     producer,
     logger: ctx.logger,
@@ -349,7 +350,6 @@ async function startInProcess(ctx: BenchContext, engine: Engine): Promise<System
       http.close();
       await inventory.stop().catch(() => {});
       await sales.close();
-      await inventory.http.close().catch(() => {});
       await producer.close().catch(() => {});
       await inventoryDb.close();
       await salesDb.close();

@@ -1,15 +1,11 @@
 /** The Sales app wired as src/sales/main.ts wires it, on a benchmark database and topics. */
 import type { Registry } from 'prom-client';
-import { createConsumer, createProducer } from '../src/messaging/kafka/index.ts';
-import type { EventProducer } from '../src/messaging/kafka/index.ts';
-import { loadConfig } from '../src/platform/config.ts';
-import type { Config } from '../src/platform/config.ts';
-import type { Database } from '../src/platform/database.ts';
-import type { Logger } from '../src/platform/logger.ts';
-import { createMetricsRegistry } from '../src/platform/metrics.ts';
-import { buildSalesApp } from '../src/sales/app.ts';
-import type { SalesApp } from '../src/sales/app.ts';
-import type { SalesDB } from '../src/sales/db.ts';
+import { buildService, createProducer, serviceConsumer } from '../src/messaging/index.ts';
+import type { EventProducer, Service } from '../src/messaging/index.ts';
+import { createMetricsRegistry, loadServiceConfig } from '../src/platform/index.ts';
+import type { Config, Database, Logger } from '../src/platform/index.ts';
+import { salesService, salesSettings } from '../src/sales/index.ts';
+import type { SalesDB, SalesParts, SalesSettings } from '../src/sales/index.ts';
 
 export interface BenchConfigInput {
   bootstrapServers: string[];
@@ -18,9 +14,14 @@ export interface BenchConfigInput {
   consumerGroup: string;
 }
 
+export interface BenchConfig {
+  config: Config;
+  settings: SalesSettings;
+}
+
 /** The production defaults (OUTBOX_POLL_INTERVAL_MS 1000 etc.), logs silent. */
-export function benchConfig(input: BenchConfigInput): Config {
-  return loadConfig({
+export function benchConfig(input: BenchConfigInput): BenchConfig {
+  return loadServiceConfig(salesSettings, {
     KAFKA_BOOTSTRAP_SERVERS: input.bootstrapServers.join(','),
     KAFKA_INVENTORY_TOPIC: input.inventoryTopic,
     KAFKA_SALES_TOPIC: input.salesTopic,
@@ -30,41 +31,46 @@ export function benchConfig(input: BenchConfigInput): Config {
 }
 
 export interface BenchSales {
-  app: SalesApp;
+  app: Service<SalesParts>;
   metrics: Registry;
   producer: EventProducer;
   /** Stops the app and closes the producer (the database stays the caller's). */
   close(): Promise<void>;
 }
 
+/** The Sales service wired as its main wires it (consumer settings included), on bench resources. */
 export function buildBenchSales(
-  config: Config,
+  { config, settings }: BenchConfig,
   database: Database<SalesDB>,
   logger: Logger,
 ): BenchSales {
   const conn = { clientId: 'bench-sales', bootstrapServers: config.kafka.bootstrapServers };
   const producer = createProducer(conn);
-  // The consumer settings of src/sales/main.ts: partitions in parallel on PostgreSQL, one at a time on PGlite.
-  const consumer = createConsumer(conn, {
-    groupId: config.kafka.consumerGroup,
-    topics: [config.kafka.inventoryTopic],
-    autoOffsetReset: config.kafka.autoOffsetReset,
-    maxConcurrentBatches: database.kind === 'postgres' ? config.kafka.topicPartitions : 1,
+  const service = salesService();
+  const consumer = serviceConsumer(service, settings, config, {
+    databaseKind: database.kind,
+    logger,
   });
   const metrics = createMetricsRegistry('sales-service', false);
-  const app = buildSalesApp({ config, database, producer, consumer, logger, metrics });
+  const app = buildService(service, {
+    config,
+    settings,
+    database,
+    producer,
+    ...(consumer === undefined ? {} : { consumer }),
+    logger,
+    metrics,
+  });
   return {
     app,
     metrics,
     producer,
     async close() {
       await app.stop().catch(() => {});
-      await app.http.close().catch(() => {});
       await producer.close().catch(() => {});
     },
   };
 }
-
 /** Events the inbox consumer committed, of one type (outcome "processed"), from its metrics. */
 export async function processedCount(metrics: Registry, eventType: string): Promise<number> {
   const metric = metrics.getSingleMetric('erp_consumer_events_total');

@@ -8,13 +8,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Admin } from '@platformatic/kafka';
 import { sql } from 'kysely';
 import pg from 'pg';
-import { ensureTopics } from '../src/messaging/kafka/index.ts';
-import type { KafkaConnectionOptions } from '../src/messaging/kafka/index.ts';
-import { openDatabase } from '../src/platform/database.ts';
-import type { Database } from '../src/platform/database.ts';
-import { createLogger } from '../src/platform/logger.ts';
-import type { Logger } from '../src/platform/logger.ts';
-import { migrate } from '../src/platform/migrations.ts';
+import { inventoryService } from '../src/inventory/index.ts';
+import { ensureTopics, serviceMigrations } from '../src/messaging/index.ts';
+import type { KafkaConnectionOptions, ServiceDefinition } from '../src/messaging/index.ts';
+import { createLogger, loadServiceConfig, migrate, openDatabase } from '../src/platform/index.ts';
+import type { Database, Logger, Migration } from '../src/platform/index.ts';
+import { salesService } from '../src/sales/index.ts';
 
 export type Engine = 'pglite' | 'postgres';
 
@@ -114,6 +113,12 @@ export interface BenchDatabase<DB> {
   close(): Promise<void>;
 }
 
+/** Every migration of a service, as the service kit runs them. */
+function migrationsOf<DB, S, E>(service: ServiceDefinition<DB, S, E>): Migration[] {
+  const { config, settings } = loadServiceConfig(service.settings, {});
+  return serviceMigrations(service, settings, config);
+}
+
 /**
  * A fresh migrated database: PGlite in memory (no dataDir), or PostgreSQL in a new schema that
  * `close()` drops.
@@ -124,7 +129,8 @@ export async function openBenchDatabase<DB>(
   postgresUrl: string,
   poolSize?: number,
 ): Promise<BenchDatabase<DB>> {
-  const folder = new URL(`../migrations/${migrations}`, import.meta.url).pathname;
+  const folder =
+    migrations === 'inventory' ? migrationsOf(inventoryService) : migrationsOf(salesService());
   if (engine === 'pglite') {
     const database = await openDatabase<DB>({});
     await migrate(database, folder);

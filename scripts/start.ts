@@ -8,8 +8,10 @@ import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { loadConfig } from '../src/platform/config.ts';
-import { AppError } from '../src/platform/errors.ts';
+import { inventoryService } from '../src/inventory/index.ts';
+import type { ServiceDefinition } from '../src/messaging/index.ts';
+import { AppError, loadServiceConfig } from '../src/platform/index.ts';
+import { salesService } from '../src/sales/index.ts';
 import { ensureKafka, stopKafka } from './kafka.ts';
 
 const READY_TIMEOUT_MS = 90_000;
@@ -22,6 +24,19 @@ interface Service {
   child?: ChildProcess;
 }
 
+/** A service `npm start` runs, from src/<id>/main.ts, on the port its settings give. */
+function serviceOf<DB, S, E>(
+  definition: ServiceDefinition<DB, S, E>,
+  env: Record<string, string | undefined>,
+): Service {
+  const { settings } = loadServiceConfig(definition.settings, env);
+  return {
+    name: definition.id,
+    entry: `src/${definition.id}/main.ts`,
+    port: definition.port(settings),
+  };
+}
+
 async function main(): Promise<void> {
   const env = { ...process.env };
   let startedKafka = false;
@@ -32,14 +47,12 @@ async function main(): Promise<void> {
   } else {
     say(`using Kafka at ${env['KAFKA_BOOTSTRAP_SERVERS']}`);
   }
-  const config = loadConfig(env); // fail here, once, with the variable named
-  const services: Service[] = [
-    { name: 'inventory', entry: 'src/inventory/main.ts', port: config.inventory.port },
-    { name: 'sales', entry: 'src/sales/main.ts', port: config.sales.port },
-  ];
+  // Fail here, once, with the variable named, rather than in each service.
+  const services: Service[] = [serviceOf(inventoryService, env), serviceOf(salesService(), env)];
+  const host = loadServiceConfig(inventoryService.settings, env).config.host;
 
   // A service answering on our port would pass our readiness check for us: refuse up front.
-  for (const s of services) await assertPortFree(config.host, s.port, s.name);
+  for (const s of services) await assertPortFree(host, s.port, s.name);
 
   let stopping = false;
   const stopAll = async (exitCode: number) => {
@@ -76,13 +89,13 @@ async function main(): Promise<void> {
     });
   }
   try {
-    await Promise.all(services.map((s) => waitReady(s, config.host)));
+    await Promise.all(services.map((s) => waitReady(s, host)));
   } catch (err) {
     console.error(`[start] error ${(err as Error).message}`);
     await stopAll(1);
   }
   say('ready:');
-  for (const s of services) say(`  ${s.name.padEnd(9)} http://${config.host}:${s.port}`);
+  for (const s of services) say(`  ${s.name.padEnd(9)} http://${host}:${s.port}`);
   say(`  kafka     ${env['KAFKA_BOOTSTRAP_SERVERS']}`);
   say('press Ctrl-C to stop');
 }

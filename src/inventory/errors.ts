@@ -48,10 +48,14 @@ export function insufficientStock(productId: string, onHand: number, change: num
 }
 
 export function versionConflict(productId: string, expected: number): AppError {
-  return new AppError(InventoryErrorCodes.VERSION_CONFLICT, `product ${productId} changed concurrently`, {
-    retryable: true,
-    context: { product_id: productId, expected_version: expected },
-  });
+  return new AppError(
+    InventoryErrorCodes.VERSION_CONFLICT,
+    `product ${productId} changed concurrently`,
+    {
+      retryable: true,
+      context: { product_id: productId, expected_version: expected },
+    },
+  );
 }
 
 export function isVersionConflict(err: unknown): boolean {

@@ -62,12 +62,12 @@ export class EventRouter<DB> {
       );
     }
     // Keyed by type, so `handlerFor(type)` returns the handler registered for that very type.
-    this.#handlers.set(type, handler as unknown as EventHandler<EventType, DB>);
+    this.#handlers.set(type, handler);
     return this;
   }
 
   handlerFor<T extends EventType>(type: T): EventHandler<T, DB> | undefined {
-    return this.#handlers.get(type) as EventHandler<T, DB> | undefined;
+    return this.#handlers.get(type);
   }
 
   /** Event types with a handler, in registration order. */

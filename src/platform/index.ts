@@ -2,13 +2,7 @@
 // the process shell. Depends on the contract only; knows nothing of Kafka or the services.
 export { defineSettings, env, loadConfig, loadServiceConfig } from './config.ts';
 export type { AnySettingsSection, Config, KafkaSettings, SettingsSection } from './config.ts';
-export {
-  AppError,
-  isAppError,
-  isOutage,
-  isRetryable,
-  PlatformErrorCodes,
-} from './errors.ts';
+export { AppError, isAppError, isOutage, isRetryable, PlatformErrorCodes } from './errors.ts';
 export type { AppErrorOptions, PlatformErrorCode } from './errors.ts';
 export { parseOptions } from './options.ts';
 export {

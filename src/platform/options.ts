@@ -10,7 +10,11 @@ import { AppError, PlatformErrorCodes } from './errors.ts';
  * `input` parsed by `schema` (defaults applied); throws ERP_INVALID_OPTIONS naming `what` and the
  * first bad field, e.g. `invalid outbox relay options: batchSize: Too small: expected number to be >=1`.
  */
-export function parseOptions<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
+export function parseOptions<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+  what: string,
+): z.output<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
   const first = result.error.issues[0];

@@ -48,7 +48,6 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({
   jitter: 0.2,
 });
 
-
 /** Overrides of `base`, validated; the merged policy must keep maxDelayMs >= initialDelayMs. */
 function policySchema(base: RetryPolicy) {
   return z

@@ -56,10 +56,7 @@ export function outflowSummaryOf(row: {
  * Inserts or replaces the forecasts of many products, at most one row each (ON CONFLICT touches a
  * row once). A query: the low-stock write embeds it.
  */
-export function upsertForecastsQuery(
-  trx: Kysely<SalesDB>,
-  rows: Insertable<ForecastsTable>[],
-) {
+export function upsertForecastsQuery(trx: Kysely<SalesDB>, rows: Insertable<ForecastsTable>[]) {
   return trx
     .insertInto('forecasts')
     .values(rows)

@@ -6,7 +6,11 @@
 import { sql } from 'kysely';
 import type { Insertable, Kysely, OperationNodeSource } from 'kysely';
 import type { Priority } from '../contract/index.ts';
-import { addAlertHistoriesQuery, openAlertsForUpdateSql, upsertAlertsQuery } from './alerts-repository.ts';
+import {
+  addAlertHistoriesQuery,
+  openAlertsForUpdateSql,
+  upsertAlertsQuery,
+} from './alerts-repository.ts';
 import type {
   AlertHistoryTable,
   AlertsTable,

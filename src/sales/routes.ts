@@ -8,7 +8,6 @@ import type { Database, HttpStatusTable } from '../platform/index.ts';
 import { acknowledgeAlert, getAlert, getAlertHistory, listAlerts } from './alerts-repository.ts';
 import type { SalesDB } from './db.ts';
 import { alertNotFound, forecastNotFound, SalesErrorCodes } from './errors.ts';
-import type { SalesErrorCode } from './errors.ts';
 import { getForecast } from './forecasts-repository.ts';
 import { createOrder, listOrders } from './orders-repository.ts';
 import {
@@ -20,12 +19,11 @@ import {
 } from './schemas.ts';
 
 /** What Sales' error codes mean over HTTP. */
-export const SALES_HTTP_STATUSES: HttpStatusTable & Record<SalesErrorCode, number> = {
+export const SALES_HTTP_STATUSES: HttpStatusTable = {
   [SalesErrorCodes.ALERT_NOT_FOUND]: 404,
   [SalesErrorCodes.ALERT_NOT_OPEN]: 409,
   [SalesErrorCodes.FORECAST_NOT_FOUND]: 404,
-  // Never raised by a route (the dispatcher's), listed to keep the table complete.
-  [SalesErrorCodes.NOTIFICATION_FAILED]: 502,
+  // ERP_SALES_NOTIFICATION_FAILED is the dispatcher's: no route raises it.
 };
 
 export interface SalesRoutesOptions {

@@ -15,21 +15,20 @@ import {
 } from '../../src/contract/index.ts';
 import type { EventOf } from '../../src/contract/index.ts';
 import { deadLetter } from '../../src/messaging/dead-letter.ts';
-import { createInboxConsumer } from '../../src/messaging/inbox-consumer.ts';
 import {
   createConsumer,
+  createInboxConsumer,
   createProducer,
   ensureTopics,
+  EventRouter,
   readTopic,
-} from '../../src/messaging/kafka/index.ts';
+} from '../../src/messaging/index.ts';
 import type {
   EventProducer,
   IncomingRecord,
   KafkaConnectionOptions,
-} from '../../src/messaging/kafka/index.ts';
-import { EventRouter } from '../../src/messaging/router.ts';
-import { AppError } from '../../src/platform/errors.ts';
-import { createLogger } from '../../src/platform/logger.ts';
+} from '../../src/messaging/index.ts';
+import { AppError, createLogger } from '../../src/platform/index.ts';
 import { testDatabase } from '../support/database.ts';
 import { testBootstrap, uniqueName, waitUntil } from '../support/kafka.ts';
 
@@ -351,10 +350,12 @@ test('an event dead-lettered by a failing handler, redriven once fixed, is appli
   const duplicates: string[] = [];
   const processed: string[] = [];
   const deadLettered: string[] = [];
-  const router = new EventRouter<unknown>().on(EVENT_TYPES.lowStock, async (event, ctx) => {
+  const router = new EventRouter<unknown>().on(EVENT_TYPES.lowStock, async (events, ctx) => {
     if (broken) throw new AppError('ERP_TEST_BUG', 'handler bug: cannot price this product');
-    await sql`INSERT INTO effects (event_id, n) VALUES (${event.metadata.event_id}, 1)
-              ON CONFLICT (event_id) DO UPDATE SET n = effects.n + 1`.execute(ctx.trx);
+    for (const { event } of events) {
+      await sql`INSERT INTO effects (event_id, n) VALUES (${event.metadata.event_id}, 1)
+                ON CONFLICT (event_id) DO UPDATE SET n = effects.n + 1`.execute(ctx.trx);
+    }
   });
   const groupId = uniqueName('sales');
   const inbox = createInboxConsumer({

@@ -5,7 +5,7 @@ import { runCli, USAGE } from '../../src/cli/main.ts';
 import type { Output } from '../../src/cli/dlq.ts';
 import { deadLetter } from '../../src/messaging/dead-letter.ts';
 import { createProducer, ensureTopics } from '../../src/messaging/kafka/index.ts';
-import { AppError } from '../../src/platform/errors.ts';
+import { AppError } from '../../src/platform/index.ts';
 import { testBootstrap, uniqueName } from '../support/kafka.ts';
 
 let env: Record<string, string>;

@@ -27,3 +27,19 @@ test('docs/errors.md lists every ERP_ code in src/ and scripts/', () => {
   const missing = [...codes].filter((c) => !documented.includes(`\`${c}\``)).sort();
   assert.deepEqual(missing, []);
 });
+
+test('docs/errors.md documents no code that the source no longer raises', () => {
+  const documented = readFileSync(join(root, 'docs/errors.md'), 'utf8');
+  const text = [...sources('src'), ...sources('scripts')]
+    .map((file) => readFileSync(file, 'utf8'))
+    .join('\n');
+  const raised = (code: string): boolean =>
+    text.includes(`'${code}'`) ||
+    (code.startsWith('ERP_KAFKA_') &&
+      new RegExp(`(?:kafkaError|clusterError)\\(\\s*'${code.slice('ERP_KAFKA_'.length)}'`).test(text));
+  const stale = [...new Set(documented.match(/`ERP_[A-Z_]+`/g) ?? [])]
+    .map((c) => c.slice(1, -1))
+    .filter((code) => !raised(code))
+    .sort();
+  assert.deepEqual(stale, []);
+});

@@ -2,10 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createCommandHandler } from '../../src/inventory/commands.ts';
 import type { InventoryDB } from '../../src/inventory/db.ts';
-import { registerInventoryRoutes } from '../../src/inventory/routes.ts';
-import { createHttpServer } from '../../src/platform/http.ts';
-import { createLogger } from '../../src/platform/logger.ts';
-import { createMetricsRegistry } from '../../src/platform/metrics.ts';
+import { INVENTORY_HTTP_STATUSES, registerInventoryRoutes } from '../../src/inventory/routes.ts';
+import { createHttpServer, createLogger, createMetricsRegistry } from '../../src/platform/index.ts';
 import { testDatabase } from '../support/database.ts';
 
 async function setup(t: Parameters<typeof testDatabase>[0]) {
@@ -20,6 +18,7 @@ async function setup(t: Parameters<typeof testDatabase>[0]) {
     logger: createLogger('test', 'silent'),
     metrics: createMetricsRegistry('test', false),
     isReady: () => true,
+    errorStatuses: INVENTORY_HTTP_STATUSES,
   });
   registerInventoryRoutes(server.app, { database, commands });
   t.after(() => server.app.close());
@@ -150,5 +149,7 @@ test('bad input gets 400 naming the field; going below zero gets 409; no tenant 
     headers: tenant('tenant-1'),
     payload: product,
   });
+  assert.equal(dup.statusCode, 409);
   assert.equal(dup.json().error.code, 'ERP_INV_DUPLICATE_SKU');
 });
+

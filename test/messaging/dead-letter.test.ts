@@ -15,7 +15,7 @@ import {
   type IncomingRecord,
   type KafkaConnectionOptions,
 } from '../../src/messaging/kafka/index.ts';
-import { AppError } from '../../src/platform/errors.ts';
+import { AppError } from '../../src/platform/index.ts';
 import { testBootstrap, uniqueName, waitUntil } from '../support/kafka.ts';
 
 let conn: KafkaConnectionOptions;

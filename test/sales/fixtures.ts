@@ -2,11 +2,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { pino } from 'pino';
-import { createEvent } from '../../src/contract/index.ts';
-import type { EventOf, PayloadInputOf } from '../../src/contract/index.ts';
-import type { Database } from '../../src/platform/database.ts';
+import { createEvent, messageKeyOf } from '../../src/contract/index.ts';
+import type { PayloadInputOf } from '../../src/contract/index.ts';
+import type { AnyEvent, EventOf, EventType } from '../../src/contract/index.ts';
+import type { ConsumedEvent, HandlerContext } from '../../src/messaging/index.ts';
+import type { Database } from '../../src/platform/index.ts';
 import type { SalesDB } from '../../src/sales/db.ts';
-import type { SalesHandlerContext } from '../../src/sales/handlers/context.ts';
 
 export const silentLogger = pino({ level: 'silent' });
 
@@ -82,7 +83,7 @@ export function stockAdjustedEvent(
  */
 export async function inTransaction(
   database: Database<SalesDB>,
-  fn: (ctx: SalesHandlerContext) => Promise<void>,
+  fn: (ctx: HandlerContext<SalesDB>) => Promise<void>,
 ): Promise<(() => void | Promise<void>)[]> {
   const callbacks: (() => void | Promise<void>)[] = [];
   await database.db.transaction().execute(async (trx: Kysely<SalesDB>) => {
@@ -92,3 +93,19 @@ export async function inTransaction(
 }
 
 export const DAY_MS = 86_400_000;
+
+/** `events` as a handler receives them, each with a Kafka record of its own (offsets in order). */
+export function consumed<T extends EventType>(...events: EventOf<T>[]): ConsumedEvent<T>[] {
+  return events.map((event, i) => ({
+    event,
+    record: {
+      topic: 'inventory-events',
+      partition: 0,
+      offset: BigInt(i),
+      key: Buffer.from(messageKeyOf(event as AnyEvent)),
+      value: Buffer.from(JSON.stringify(event)),
+      headers: {},
+      timestamp: Date.parse(event.metadata.timestamp),
+    },
+  }));
+}

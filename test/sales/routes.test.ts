@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
-import { createHttpServer } from '../../src/platform/http.ts';
-import { createMetricsRegistry } from '../../src/platform/metrics.ts';
+import { createHttpServer, createMetricsRegistry } from '../../src/platform/index.ts';
 import type { SalesDB } from '../../src/sales/db.ts';
 import { createLowStockHandler } from '../../src/sales/handlers/low-stock.ts';
-import { registerSalesRoutes } from '../../src/sales/routes.ts';
+import { registerSalesRoutes, SALES_HTTP_STATUSES } from '../../src/sales/routes.ts';
 import { testDatabase } from '../support/database.ts';
-import { inTransaction, lowStockEvent, silentLogger } from './fixtures.ts';
+import { consumed, inTransaction, lowStockEvent, silentLogger } from './fixtures.ts';
 
 async function setup(t: TestContext) {
   const database = await testDatabase<SalesDB>(t, 'sales');
@@ -15,6 +14,7 @@ async function setup(t: TestContext) {
     logger: silentLogger,
     metrics: createMetricsRegistry('sales-test', false),
     isReady: () => true,
+    errorStatuses: SALES_HTTP_STATUSES,
   });
   // A clock a second further on each call, so that "newest first" never hinges on a tie.
   let tick = Date.parse('2024-03-10T12:00:00Z');
@@ -27,7 +27,7 @@ async function setup(t: TestContext) {
     now,
   });
   const raise = (tenant: string, payload: Parameters<typeof lowStockEvent>[1] = {}) =>
-    inTransaction(database, (ctx) => handler(lowStockEvent(tenant, payload), ctx));
+    inTransaction(database, (ctx) => handler(consumed(lowStockEvent(tenant, payload)), ctx));
   const as = (tenant: string) => ({ 'x-tenant-id': tenant });
   return { app, database, raise, as };
 }

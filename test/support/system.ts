@@ -13,7 +13,11 @@ import {
   serviceTopics,
 } from '../../src/messaging/index.ts';
 import type { KafkaConnectionOptions, Service } from '../../src/messaging/index.ts';
-import { createLogger, createMetricsRegistry, loadServiceConfig } from '../../src/platform/index.ts';
+import {
+  createLogger,
+  createMetricsRegistry,
+  loadServiceConfig,
+} from '../../src/platform/index.ts';
 import type { Config, Database } from '../../src/platform/index.ts';
 import { salesService } from '../../src/sales/index.ts';
 import type { SalesDB, SalesParts } from '../../src/sales/index.ts';

@@ -4,12 +4,7 @@
  * registered), dead-letter it (the record is bad: retrying cannot help), or skip it (a type the
  * contract does not know, or one this consumer has no handler for: not ours to judge).
  */
-import {
-  decodeEnvelope,
-  decodeEvent,
-  isEventType,
-  messageKeyOf,
-} from '../../contract/index.ts';
+import { decodeEnvelope, decodeEvent, isEventType, messageKeyOf } from '../../contract/index.ts';
 import type { AnyEvent, Envelope, EventType } from '../../contract/index.ts';
 import { tenantMismatchError, wrongKeyError } from '../errors.ts';
 import type { IncomingRecord } from '../kafka/index.ts';

@@ -51,7 +51,7 @@ export interface Service<E> {
   start(): Promise<void>;
   /**
    * Refuses new HTTP work (503), waits for requests in flight, finishes and commits the batch in
-   * hand, publishes what committed, then stops the workers and closes the HTTP server.
+   * hand, publishes what committed, stops the workers, then closes the HTTP server.
    */
   stop(): Promise<void>;
 }
@@ -121,15 +121,15 @@ export function buildService<DB, S, E>(
     stop() {
       stopped ??= (async () => {
         ready = false;
-        server.drain();
-        // Requests in flight may still commit events: let them finish (close() waits for them)
-        // before the relay's final pass. The consumer next: its last batch may append events and
-        // work for the workers.
-        await server.app.close();
+        // Requests in flight may still commit events: let them finish before the relay's final
+        // pass. The consumer next: its last batch may append events and work for the workers.
+        // New requests get 503 until the very end, then the server closes.
+        await server.drain();
         await inbox?.stop();
         await relay?.stop();
         await outbox.close();
         for (const worker of [...workers].reverse()) await worker.stop();
+        await server.app.close();
       })();
       return stopped;
     },

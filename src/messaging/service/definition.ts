@@ -13,6 +13,7 @@ import type {
   Database,
   HttpStatusTable,
   Logger,
+  Migration,
 } from '../../platform/index.ts';
 import type { EventProducer } from '../kafka/index.ts';
 import type { OutboxSignal } from '../outbox/signal.ts';
@@ -75,8 +76,11 @@ export interface ServiceDefinition<DB, S, E> {
   port(settings: S): number;
   /** Its PostgreSQL URL; undefined runs PGlite in DATA_DIR/<id>/pglite. */
   databaseUrl(settings: S): string | undefined;
-  /** Folder of its SQL migrations (run after the kit's outbox and inbox tables). */
-  migrations: string;
+  /**
+   * Its migrations, run after the kit's outbox and inbox tables: a folder of `.sql` files applied
+   * in name order, or the migrations themselves.
+   */
+  migrations: string | readonly Migration[];
   /** The outbox table it publishes from and the NOTIFY channel its relay listens on. */
   outbox?: { table: string; channel: string };
   /** Topics it publishes to (created at start). Default: none. */

@@ -34,7 +34,9 @@ export function serviceMigrations<DB, S, E>(
   return [
     ...(definition.outbox === undefined ? [] : [outboxMigration(definition.outbox.table)]),
     ...(consumes === undefined ? [] : [inboxMigration(consumes.inboxTable ?? 'inbox')]),
-    ...readMigrations(definition.migrations),
+    ...(typeof definition.migrations === 'string'
+      ? readMigrations(definition.migrations)
+      : definition.migrations),
   ];
 }
 
@@ -65,7 +67,11 @@ export function serviceConsumer<DB, S, E>(
   definition: ServiceDefinition<DB, S, E>,
   settings: S,
   config: Config,
-  options: { databaseKind: Database<DB>['kind']; logger: Logger; overrides?: Partial<ConsumerSettings> },
+  options: {
+    databaseKind: Database<DB>['kind'];
+    logger: Logger;
+    overrides?: Partial<ConsumerSettings>;
+  },
 ): EventConsumer | undefined {
   const consumes = definition.consumes?.(config, settings);
   if (consumes === undefined) return undefined;
@@ -94,13 +100,33 @@ export function serviceConsumer<DB, S, E>(
   });
 }
 
-export interface StartOptions {
+export interface StartOptions<DB> {
   /** Default: a pino logger named after the service at LOG_LEVEL. */
   logger?: Logger;
+  /**
+   * An open database to use instead of opening the service's own (tests, embedding). Migrated
+   * here like the service's own; not closed by `stop()`.
+   */
+  database?: Database<DB>;
   /** Called once if consuming ends on its own. */
   onFatal?: (err: unknown) => void;
   /** Where to listen. Default: HOST and the service's port. */
   listen?: { host: string; port: number };
+}
+
+/** The service's database: PostgreSQL at its URL, else PGlite in DATA_DIR/<id>/pglite. */
+function openServiceDatabase<DB, S, E>(
+  definition: ServiceDefinition<DB, S, E>,
+  settings: S,
+  config: Config,
+): Promise<Database<DB>> {
+  const url = definition.databaseUrl(settings);
+  return openDatabase<DB>({
+    ...(url === undefined ? {} : { url }),
+    dataDir: join(config.dataDir, definition.id, 'pglite'),
+    poolSize: config.databasePoolSize,
+    preparedStatements: config.databasePreparedStatements,
+  });
 }
 
 export interface StartedService<E> extends Service<E> {
@@ -113,17 +139,12 @@ export async function startService<DB, S, E>(
   definition: ServiceDefinition<DB, S, E>,
   config: Config,
   settings: S,
-  options: StartOptions = {},
+  options: StartOptions<DB> = {},
 ): Promise<StartedService<E>> {
   const logger = options.logger ?? createLogger(definition.name, config.logLevel);
-  const url = definition.databaseUrl(settings);
-  const database = await openDatabase<DB>({
-    ...(url === undefined ? {} : { url }),
-    dataDir: join(config.dataDir, definition.id, 'pglite'),
-    poolSize: config.databasePoolSize,
-    preparedStatements: config.databasePreparedStatements,
-  });
-  const closers: (() => Promise<void>)[] = [() => database.close()];
+  const database = options.database ?? (await openServiceDatabase(definition, settings, config));
+  const closers: (() => Promise<void>)[] =
+    options.database === undefined ? [() => database.close()] : [];
   const closeAll = async (): Promise<void> => {
     for (const close of closers.reverse()) await close().catch(() => {});
   };

@@ -43,7 +43,10 @@ class CodedConnection implements DatabaseConnection {
     return coded(this.inner.executeQuery<R>(query));
   }
 
-  async *streamQuery<R>(query: CompiledQuery, chunkSize: number): AsyncIterableIterator<QueryResult<R>> {
+  async *streamQuery<R>(
+    query: CompiledQuery,
+    chunkSize: number,
+  ): AsyncIterableIterator<QueryResult<R>> {
     try {
       yield* this.inner.streamQuery<R>(query, chunkSize);
     } catch (err) {
@@ -55,11 +58,8 @@ class CodedConnection implements DatabaseConnection {
 const innerOf = (connection: DatabaseConnection): DatabaseConnection =>
   connection instanceof CodedConnection ? connection.inner : connection;
 
-// Both engines' drivers have savepoints; a driver without them would fail here as Kysely would.
-function required<F>(method: F | undefined): F {
-  if (method === undefined) throw new Error('the database driver does not support savepoints');
-  return method;
-}
+// Both engines' drivers have savepoints; a driver without them fails here as Kysely would.
+const noSavepoints = (): Error => new Error('the database driver does not support savepoints');
 
 class CodedErrorsDriver implements Driver {
   readonly #driver: Driver;
@@ -93,7 +93,8 @@ class CodedErrorsDriver implements Driver {
     name: string,
     compile: QueryCompiler['compileQuery'],
   ): Promise<void> {
-    await coded(required(this.#driver.savepoint).call(this.#driver, innerOf(connection), name, compile));
+    if (this.#driver.savepoint === undefined) throw noSavepoints();
+    await coded(this.#driver.savepoint(innerOf(connection), name, compile));
   }
 
   async rollbackToSavepoint(
@@ -101,8 +102,8 @@ class CodedErrorsDriver implements Driver {
     name: string,
     compile: QueryCompiler['compileQuery'],
   ): Promise<void> {
-    const rollback = required(this.#driver.rollbackToSavepoint);
-    await coded(rollback.call(this.#driver, innerOf(connection), name, compile));
+    if (this.#driver.rollbackToSavepoint === undefined) throw noSavepoints();
+    await coded(this.#driver.rollbackToSavepoint(innerOf(connection), name, compile));
   }
 
   async releaseSavepoint(
@@ -110,8 +111,8 @@ class CodedErrorsDriver implements Driver {
     name: string,
     compile: QueryCompiler['compileQuery'],
   ): Promise<void> {
-    const release = required(this.#driver.releaseSavepoint);
-    await coded(release.call(this.#driver, innerOf(connection), name, compile));
+    if (this.#driver.releaseSavepoint === undefined) throw noSavepoints();
+    await coded(this.#driver.releaseSavepoint(innerOf(connection), name, compile));
   }
 
   releaseConnection(connection: DatabaseConnection): Promise<void> {

@@ -97,8 +97,12 @@ export function isUniqueViolation(err: unknown, constraint: string): boolean {
 /** What openDatabase raises when PostgreSQL cannot be reached: an outage, the URL's password hidden. */
 export function unreachable(url: string, cause: unknown): AppError {
   const safe = url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
-  return new AppError(PlatformErrorCodes.DB_UNREACHABLE, `cannot connect to PostgreSQL at ${safe}`, {
-    outage: true,
-    cause,
-  });
+  return new AppError(
+    PlatformErrorCodes.DB_UNREACHABLE,
+    `cannot connect to PostgreSQL at ${safe}`,
+    {
+      outage: true,
+      cause,
+    },
+  );
 }

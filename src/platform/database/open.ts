@@ -9,4 +9,3 @@ export async function openDatabase<DB>(options: DatabaseOptions): Promise<Databa
     ? openPglite<DB>(options.dataDir)
     : openPostgres<DB>({ ...options, url });
 }
-

@@ -10,7 +10,10 @@ export function tenantOf(request: FastifyRequest): string {
   const raw = request.headers['x-tenant-id'];
   const value = Array.isArray(raw) ? raw[0] : raw;
   if (value === undefined || value === '') {
-    throw new AppError(PlatformErrorCodes.HTTP_MISSING_TENANT, 'the X-Tenant-ID header is required');
+    throw new AppError(
+      PlatformErrorCodes.HTTP_MISSING_TENANT,
+      'the X-Tenant-ID header is required',
+    );
   }
   if (!TENANT_PATTERN.test(value)) {
     throw new AppError(

@@ -22,8 +22,12 @@ export interface HttpOptions {
 
 export interface HttpServer {
   app: FastifyInstance;
-  /** From now on, new requests get 503 ERP_HTTP_DRAINING; those in flight finish. */
-  drain(): void;
+  /**
+   * From now on, new requests get 503 ERP_HTTP_DRAINING (with `connection: close`); resolves once
+   * the requests in flight have been answered (or their clients went away). The server keeps
+   * listening, so that late clients get the 503 rather than a refused connection, until closed.
+   */
+  drain(): Promise<void>;
 }
 
 export function createHttpServer(options: HttpOptions): HttpServer {
@@ -39,8 +43,22 @@ export function createHttpServer(options: HttpOptions): HttpServer {
     bodyLimit: 1_048_576,
   });
   let draining = false;
+  let inFlight = 0;
+  const idle: (() => void)[] = [];
 
   app.addHook('onRequest', async (_request, reply) => {
+    inFlight++;
+    let finished = false;
+    // 'close' also fires when the client goes away first: its handler may still be running,
+    // which Fastify's own close() does not wait for either.
+    const done = (): void => {
+      if (finished) return;
+      finished = true;
+      inFlight--;
+      if (inFlight === 0) for (const resolve of idle.splice(0)) resolve();
+    };
+    reply.raw.once('finish', done);
+    reply.raw.once('close', done);
     if (draining) {
       const { status, body } = errorResponse(draining503(), statuses);
       await reply.code(status).header('connection', 'close').send(body);
@@ -93,6 +111,7 @@ export function createHttpServer(options: HttpOptions): HttpServer {
     app,
     drain() {
       draining = true;
+      return inFlight === 0 ? Promise.resolve() : new Promise((resolve) => idle.push(resolve));
     },
   };
 }

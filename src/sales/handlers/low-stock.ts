@@ -130,7 +130,15 @@ export function planLowStock(
     rows,
     openAlert: { id: alertId, priority: decision.priority },
     outbox: shouldPublish(decision)
-      ? alertRaised(options.salesTopic, event, decision, alertId, pending, forecast.stockoutDate, at)
+      ? alertRaised(
+          options.salesTopic,
+          event,
+          decision,
+          alertId,
+          pending,
+          forecast.stockoutDate,
+          at,
+        )
       : undefined,
     log: {
       event_id: eventId,

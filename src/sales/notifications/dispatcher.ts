@@ -67,7 +67,11 @@ export function createNotificationDispatcher(
   const { database, logger } = options;
   const { batchSize, pollIntervalMs, leaseMs } = parseOptions(
     tuning,
-    { batchSize: options.batchSize, pollIntervalMs: options.pollIntervalMs, leaseMs: options.leaseMs },
+    {
+      batchSize: options.batchSize,
+      pollIntervalMs: options.pollIntervalMs,
+      leaseMs: options.leaseMs,
+    },
     'notification dispatcher',
   );
   const policy = createRetryPolicy(options.retryPolicy, NOTIFICATION_RETRY_POLICY);

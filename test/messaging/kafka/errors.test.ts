@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { KafkaErrorCodes, toKafkaError } from '../../../src/messaging/kafka/errors.ts';
 import { createProducer } from '../../../src/messaging/kafka/producer.ts';
-import { AppError } from '../../../src/platform/errors.ts';
+import { AppError } from '../../../src/platform/index.ts';
 import { testBootstrap, uniqueName } from '../../support/kafka.ts';
 
-test('an unreachable broker is a retryable connection error', async (t) => {
+test('an unreachable broker is a connection error: an outage, so retryable', async (t) => {
   // Port 1 on loopback refuses at once: a real refused connection, no broker needed.
   const producer = createProducer(
     { clientId: 'errors-test', bootstrapServers: ['127.0.0.1:1'], connectTimeoutMs: 1000 },
@@ -15,6 +15,7 @@ test('an unreachable broker is a retryable connection error', async (t) => {
   await assert.rejects(producer.send([{ topic: 't', key: 'k', value: Buffer.from('v') }]), {
     code: KafkaErrorCodes.CONNECTION,
     retryable: true,
+    outage: true,
   });
 });
 
@@ -25,6 +26,7 @@ test('using a closed client is a non-retryable closed error', async () => {
   await assert.rejects(producer.send([{ topic: 't', key: 'k', value: Buffer.from('v') }]), {
     code: KafkaErrorCodes.CLOSED,
     retryable: false,
+    outage: false,
   });
 });
 
@@ -35,6 +37,7 @@ test('AppErrors pass through; foreign errors become ERP_KAFKA_CLIENT with the ca
   const mapped = toKafkaError(foreign);
   assert.equal(mapped.code, KafkaErrorCodes.CLIENT);
   assert.equal(mapped.retryable, false);
+  assert.equal(mapped.outage, false);
   assert.equal(mapped.cause, foreign);
   assert.equal(toKafkaError('text').message, 'text');
 });

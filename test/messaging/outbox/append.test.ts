@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
-import type { Envelope } from '../../src/contract/index.ts';
-import { appendToOutbox, type OutboxRow } from '../../src/messaging/outbox.ts';
-import { testDatabase } from '../support/database.ts';
-import type { OutboxDB } from './fixtures.ts';
+import type { Envelope } from '../../../src/contract/index.ts';
+import { appendToOutbox, type OutboxRow } from '../../../src/messaging/outbox/append.ts';
+import { testDatabase } from '../../support/database.ts';
+import type { OutboxDB } from '../fixtures.ts';
 
 function row(key: string, seq: number): OutboxRow {
   const eventId = randomUUID();
@@ -33,19 +33,12 @@ function row(key: string, seq: number): OutboxRow {
   };
 }
 
-type StoredRow = OutboxDB['outbox'];
-
 test('appendToOutbox stores every column in the given order; a rollback leaves nothing', async (t) => {
   const database = await testDatabase<OutboxDB>(t, 'sales');
   const rows = [row('k1', 0), row('k2', 1), row('k1', 2)];
   await database.db.transaction().execute((trx) => appendToOutbox(trx, 'outbox', rows));
 
-  const stored = await database.db
-    .selectFrom('outbox')
-    .selectAll()
-    .orderBy('position')
-    .execute()
-    .then((r) => r as StoredRow[]);
+  const stored = await database.db.selectFrom('outbox').selectAll().orderBy('position').execute();
   assert.equal(stored.length, 3);
   stored.forEach((s, i) => {
     const r = rows[i]!;
@@ -79,11 +72,11 @@ test('appendToOutbox splits large appends into several statements and keeps the 
   const database = await testDatabase<OutboxDB>(t, 'sales');
   const rows = Array.from({ length: 2500 }, (_, i) => row(`k${i % 7}`, i));
   await database.db.transaction().execute((trx) => appendToOutbox(trx, 'outbox', rows));
-  const stored = (await database.db
+  const stored = await database.db
     .selectFrom('outbox')
     .select(['event_id', 'position'])
     .orderBy('position')
-    .execute()) as Pick<StoredRow, 'event_id' | 'position'>[];
+    .execute();
   assert.deepEqual(
     stored.map((s) => s.event_id),
     rows.map((r) => r.eventId),

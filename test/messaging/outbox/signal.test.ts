@@ -3,9 +3,9 @@ import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
 import pino from 'pino';
-import { createOutboxSignal } from '../../src/messaging/outbox-signal.ts';
-import { testDatabase } from '../support/database.ts';
-import { uniqueName, waitUntil } from '../support/kafka.ts';
+import { createOutboxSignal } from '../../../src/messaging/outbox/signal.ts';
+import { testDatabase } from '../../support/database.ts';
+import { uniqueName, waitUntil } from '../../support/kafka.ts';
 
 const logger = pino({ level: 'silent' });
 

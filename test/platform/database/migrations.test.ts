@@ -33,7 +33,9 @@ test('a failing file is rolled back whole and reported with a stable code', asyn
     join(folder, '001_bad.sql'),
     'CREATE TABLE half (id int);\nSELECT * FROM missing_table;',
   );
-  await assert.rejects(migrate(database, readMigrations(folder)), { code: 'ERP_DB_MIGRATION_FAILED' });
+  await assert.rejects(migrate(database, readMigrations(folder)), {
+    code: 'ERP_DB_MIGRATION_FAILED',
+  });
   const exists = await sql<{
     n: number;
   }>`SELECT count(*)::int AS n FROM information_schema.tables WHERE table_name = 'half' AND table_schema = current_schema()`.execute(

@@ -4,13 +4,10 @@ import type { Kysely, KyselyPlugin } from 'kysely';
 import type { EventOf } from '../../../src/contract/index.ts';
 import type { SalesDB } from '../../../src/sales/db.ts';
 import { handleProductCreated } from '../../../src/sales/handlers/product-created.ts';
-import {
-  handleStockAdjusted,
-  handleStockAdjustedBatch,
-} from '../../../src/sales/handlers/stock-adjusted.ts';
+import { handleStockAdjusted } from '../../../src/sales/handlers/stock-adjusted.ts';
 import { findProduct } from '../../../src/sales/products-repository.ts';
 import { testDatabase } from '../../support/database.ts';
-import { inTransaction, productCreatedEvent, stockAdjustedEvent } from '../fixtures.ts';
+import { consumed, inTransaction, productCreatedEvent, stockAdjustedEvent } from '../fixtures.ts';
 
 function demand(database: { db: Kysely<SalesDB> }) {
   return database.db
@@ -23,15 +20,18 @@ function demand(database: { db: Kysely<SalesDB> }) {
 test('updates the quantity and records outflows, not inflows', async (t) => {
   const database = await testDatabase<SalesDB>(t, 'sales');
   await inTransaction(database, (ctx) =>
-    handleProductCreated(productCreatedEvent('tenant-a', {}, '2024-03-01T00:00:00Z'), ctx),
+    handleProductCreated(
+      consumed(productCreatedEvent('tenant-a', {}, '2024-03-01T00:00:00Z')),
+      ctx,
+    ),
   );
   await inTransaction(database, async (ctx) => {
     await handleStockAdjusted(
-      stockAdjustedEvent('tenant-a', { before: 40, change: -7 }, '2024-03-02T00:00:00Z'),
+      consumed(stockAdjustedEvent('tenant-a', { before: 40, change: -7 }, '2024-03-02T00:00:00Z')),
       ctx,
     );
     await handleStockAdjusted(
-      stockAdjustedEvent('tenant-a', { before: 33, change: 20 }, '2024-03-03T00:00:00Z'),
+      consumed(stockAdjustedEvent('tenant-a', { before: 33, change: 20 }, '2024-03-03T00:00:00Z')),
       ctx,
     );
   });
@@ -52,7 +52,7 @@ test('an adjustment for an unknown product stores what the payload has', async (
   const database = await testDatabase<SalesDB>(t, 'sales');
   await inTransaction(database, (ctx) =>
     handleStockAdjusted(
-      stockAdjustedEvent('tenant-a', { product_id: 'GHOST', before: 10, change: -4 }),
+      consumed(stockAdjustedEvent('tenant-a', { product_id: 'GHOST', before: 10, change: -4 })),
       ctx,
     ),
   );
@@ -68,11 +68,11 @@ test('an adjustment older than the row does not roll the quantity back', async (
   const database = await testDatabase<SalesDB>(t, 'sales');
   await inTransaction(database, async (ctx) => {
     await handleStockAdjusted(
-      stockAdjustedEvent('tenant-a', { before: 10, change: -4 }, '2024-03-05T00:00:00Z'),
+      consumed(stockAdjustedEvent('tenant-a', { before: 10, change: -4 }, '2024-03-05T00:00:00Z')),
       ctx,
     );
     await handleStockAdjusted(
-      stockAdjustedEvent('tenant-a', { before: 12, change: -2 }, '2024-03-04T00:00:00Z'),
+      consumed(stockAdjustedEvent('tenant-a', { before: 12, change: -2 }, '2024-03-04T00:00:00Z')),
       ctx,
     );
   });
@@ -87,8 +87,14 @@ test('an adjustment older than the row does not roll the quantity back', async (
 test('tenants do not share products', async (t) => {
   const database = await testDatabase<SalesDB>(t, 'sales');
   await inTransaction(database, async (ctx) => {
-    await handleStockAdjusted(stockAdjustedEvent('tenant-a', { before: 10, change: -4 }), ctx);
-    await handleStockAdjusted(stockAdjustedEvent('tenant-b', { before: 50, change: -1 }), ctx);
+    await handleStockAdjusted(
+      consumed(stockAdjustedEvent('tenant-a', { before: 10, change: -4 })),
+      ctx,
+    );
+    await handleStockAdjusted(
+      consumed(stockAdjustedEvent('tenant-b', { before: 50, change: -1 })),
+      ctx,
+    );
   });
   assert.equal((await findProduct(database.db, 'tenant-a', 'PRD-1'))?.quantity_on_hand, 6);
   assert.equal((await findProduct(database.db, 'tenant-b', 'PRD-1'))?.quantity_on_hand, 49);
@@ -119,10 +125,7 @@ async function applyBatch(
     },
   };
   await inTransaction(database, (ctx) =>
-    handleStockAdjustedBatch(
-      events.map((event) => ({ event })),
-      { ...ctx, trx: ctx.trx.withPlugin(counter) },
-    ),
+    handleStockAdjusted(consumed(...events), { ...ctx, trx: ctx.trx.withPlugin(counter) }),
   );
   return statements;
 }
@@ -130,15 +133,17 @@ async function applyBatch(
 const day = (d: number, hour = 0) =>
   `2024-03-${String(d).padStart(2, '0')}T${String(hour).padStart(2, '0')}:00:00Z`;
 
-test('the batch handler writes exactly what the per-event handler writes for the same events', async (t) => {
+test('a run handled in one call writes exactly what its events handled one by one write', async (t) => {
   const perEvent = await testDatabase<SalesDB>(t, 'sales');
   const batched = await testDatabase<SalesDB>(t, 'sales');
   // Rows written before the run, the same in both databases: PRD-2's is newer than some events.
   for (const database of [perEvent, batched]) {
     await inTransaction(database, async (ctx) => {
-      await handleProductCreated(productCreatedEvent('tenant-a', {}, day(5)), ctx);
+      await handleProductCreated(consumed(productCreatedEvent('tenant-a', {}, day(5))), ctx);
       await handleStockAdjusted(
-        stockAdjustedEvent('tenant-a', { product_id: 'PRD-2', before: 30, change: -10 }, day(10)),
+        consumed(
+          stockAdjustedEvent('tenant-a', { product_id: 'PRD-2', before: 30, change: -10 }, day(10)),
+        ),
         ctx,
       );
     });
@@ -166,7 +171,7 @@ test('the batch handler writes exactly what the per-event handler writes for the
     stockAdjustedEvent('tenant-b', { before: 7, change: -7 }, day(5, 23)),
   ];
   await inTransaction(perEvent, async (ctx) => {
-    for (const event of run) await handleStockAdjusted(event, ctx);
+    for (const event of run) await handleStockAdjusted(consumed(event), ctx);
   });
   const statements = await applyBatch(batched, run);
 
@@ -199,7 +204,7 @@ test('the batch handler writes exactly what the per-event handler writes for the
   );
 });
 
-test('the batch handler splits a run past the parameter limit into more statements', async (t) => {
+test('a run past the parameter limit is split into more statements', async (t) => {
   const database = await testDatabase<SalesDB>(t, 'sales');
   const base = Date.parse('2024-03-01T00:00:00Z');
   const at = (i: number) => new Date(base + i * 1000).toISOString();

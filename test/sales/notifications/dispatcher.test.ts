@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
+import type { Kysely } from 'kysely';
 import type { TestContext } from 'node:test';
 import type { Priority } from '../../../src/contract/index.ts';
-import { AppError } from '../../../src/platform/errors.ts';
+import { AppError } from '../../../src/platform/index.ts';
 import type { SalesDB } from '../../../src/sales/db.ts';
 import type {
   Notification,
@@ -11,11 +12,27 @@ import type {
 } from '../../../src/sales/notifications/channel.ts';
 import { createNotificationDispatcher } from '../../../src/sales/notifications/dispatcher.ts';
 import type { NotificationDispatcherOptions } from '../../../src/sales/notifications/dispatcher.ts';
-import { insertNotifications } from '../../../src/sales/notifications-repository.ts';
+import {
+  insertNotificationsQuery,
+  newNotificationRow,
+} from '../../../src/sales/notifications-repository.ts';
+import type { NewNotification } from '../../../src/sales/notifications-repository.ts';
 import { testDatabase } from '../../support/database.ts';
 import { silentLogger } from '../fixtures.ts';
 
 const T0 = new Date('2024-03-10T12:00:00Z');
+
+async function insertNotifications(
+  db: Kysely<SalesDB>,
+  tenantId: string,
+  notifications: NewNotification[],
+  at: Date,
+): Promise<void> {
+  await insertNotificationsQuery(
+    db,
+    notifications.map((n) => newNotificationRow(tenantId, n, at)),
+  ).execute();
+}
 
 /** A channel of our own interface that records calls and fails as told (no external system). */
 function recordingChannel(
@@ -113,11 +130,10 @@ test('delivers pending notifications and marks them sent', async (t) => {
   assert.equal(await s.dispatcher.deliverDue(), 0);
 });
 
-test('a retryable failure waits for the backoff, then fails for good after maxAttempts', async (t) => {
+test('a retryable failure waits for the backoff, then fails for good after the policy attempts', async (t) => {
   const hook = recordingChannel('webhook', () => new AppError('X', 'down', { retryable: true }));
   const s = await setup(t, [hook], [{ channel: 'webhook' }], {
-    maxAttempts: 3,
-    backoff: { initialMs: 1_000, maxMs: 1_500 },
+    retryPolicy: { attempts: 3, initialDelayMs: 1_000, maxDelayMs: 1_500 },
   });
   assert.equal(await s.dispatcher.deliverDue(), 1);
   let [row] = await s.rowsNow();
@@ -213,4 +229,26 @@ test('start delivers what is due, and kick delivers what was committed later', a
   s.dispatcher.kick();
   await sleep(50);
   assert.equal(log.sent.length, 2);
+});
+
+test('options are validated when the dispatcher is created, naming the field', () => {
+  for (const [options, field] of [
+    [{ batchSize: 0 }, 'batchSize'],
+    [{ pollIntervalMs: 1.5 }, 'pollIntervalMs'],
+    [{ retryPolicy: { attempts: 0 } }, 'attempts'],
+    [{ retryPolicy: { maxAttemps: 3 } }, 'maxAttemps'],
+  ] as const) {
+    assert.throws(
+      () =>
+        createNotificationDispatcher({
+          database: { db: undefined } as never,
+          channels: [],
+          logger: silentLogger,
+          ...(options as object),
+        }),
+      (err: { code: string; context: { field: string } }) =>
+        err.code === 'ERP_INVALID_OPTIONS' && err.context.field === field,
+      JSON.stringify(options),
+    );
+  }
 });

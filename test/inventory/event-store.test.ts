@@ -5,9 +5,9 @@ import { sql } from 'kysely';
 import type { AnyEvent } from '../../src/contract/index.ts';
 import { createCommandHandler } from '../../src/inventory/commands.ts';
 import type { InventoryDB } from '../../src/inventory/db.ts';
-import { commitDecision } from '../../src/inventory/unit-of-work.ts';
-import type { Decision } from '../../src/inventory/unit-of-work.ts';
-import { isAppError } from '../../src/platform/errors.ts';
+import { commitDecision } from '../../src/inventory/event-store.ts';
+import type { Decision } from '../../src/inventory/event-store.ts';
+import { isAppError } from '../../src/platform/index.ts';
 import { testDatabase } from '../support/database.ts';
 import { laptop } from './fixtures.ts';
 
