@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { isContractError } from '../contract/index.ts';
 import { DLQ_SUFFIX, kafkaConnectionFrom } from '../messaging/index.ts';
-import { isAppError, loadConfig } from '../platform/index.ts';
+import { isAppError, loadConfig, PlatformErrorCodes } from '../platform/index.ts';
 import type { DeadLetterFilter } from './dead-letter-view.ts';
 import { DEFAULT_LIST_LIMIT, dlqList, dlqRedrive, dlqShow } from './dlq.ts';
 import type { Output } from './dlq.ts';
@@ -102,7 +102,9 @@ export async function runCli(argv: string[], output: Output, env?: Env): Promise
     if (isAppError(err) || isContractError(err)) {
       output.err(`error ${err.code}: ${err.message}`);
       if (err.code === CliErrorCodes.USAGE) output.err('run with --help for usage');
-      return err.code === CliErrorCodes.USAGE || err.code === 'ERP_CFG_INVALID' ? 2 : 1;
+      return err.code === CliErrorCodes.USAGE || err.code === PlatformErrorCodes.CFG_INVALID
+        ? 2
+        : 1;
     }
     output.err(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     return 1;
