@@ -1,7 +1,7 @@
 /**
  * Kysely types of the Sales tables (migrations/sales; the inbox and outbox are the messaging
  * layer's). Timestamps come back as Date on both
- * engines; int8 and numeric come back as numbers (see platform/database.ts).
+ * engines; int8 and numeric come back as numbers (see platform/database/database.ts).
  */
 import type { ColumnType, Generated } from 'kysely';
 import type { Priority } from '../contract/index.ts';

@@ -112,7 +112,9 @@ export function createPublisher(options: PublisherOptions): Publisher {
       let next: Promise<PendingRow[]> | null = null;
       try {
         if (unmarked !== null) {
+          const startedAt = performance.now();
           await mark(unmarked);
+          metrics.published(unmarked.length, (performance.now() - startedAt) / 1000);
           unmarked = null;
         }
         next = fetchBatch([]);

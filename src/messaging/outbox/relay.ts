@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import {
+  AppError,
   createRetryPolicy,
   delayFor,
   parseOptions,
@@ -13,6 +14,7 @@ import {
   type Logger,
   type RetryPolicy,
 } from '../../platform/index.ts';
+import { MessagingErrorCodes } from '../errors.ts';
 import type { EventProducer } from '../kafka/producer.ts';
 import { startBacklogSampler, type BacklogSampler } from './backlog.ts';
 import { createRelayHealth } from './health.ts';
@@ -61,7 +63,10 @@ const tuning = z.object({
 });
 
 export interface OutboxRelay {
-  /** Checks the table, starts listening and the publishing loop; the loop runs until `stop()`. */
+  /**
+   * Checks the table, starts listening and the publishing loop; the loop runs until `stop()`.
+   * Once stopped, a relay cannot start again (ERP_MSG_STATE).
+   */
   start(): Promise<void>;
   /** Publishes everything committed so far (bounded by `stopTimeoutMs`), then stops. */
   stop(): Promise<void>;
@@ -95,7 +100,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const leads = (): boolean => leadership?.held() ?? false;
   const health = createRelayHealth(log, metrics, () => publisher?.unmarked());
 
-  let started = false;
+  let starting: Promise<void> | undefined;
   let stopping = false;
   // Set when stop() gave up waiting: the loop leaves at its next step.
   let halted = false;
@@ -161,41 +166,21 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     wake,
     leads,
 
-    async start() {
-      if (started) return;
-      started = true;
-      const lead = createLeadership(database, await lockKeyOf(database, settings.table), log);
-      const publish = createPublisher({
-        db: database.db,
-        table: settings.table,
-        producer,
-        batchSize: settings.batchSize,
-        sendTimeoutMs: settings.sendTimeoutMs,
-        metrics,
-        health,
-      });
-      leadership = lead;
-      publisher = publish;
-      try {
-        unlisten = await database.listen(settings.channel, () => wake());
-      } catch (err) {
-        log.warn({ err, channel: settings.channel }, 'cannot LISTEN; relying on polling');
+    start() {
+      if (stopped !== undefined) {
+        return Promise.reject(
+          new AppError(MessagingErrorCodes.STATE, 'the outbox relay cannot start once stopped'),
+        );
       }
-      backlog = startBacklogSampler({
-        db: database.db,
-        table: settings.table,
-        metrics,
-        log,
-        active: () => !halted && leads(),
-      });
-      loopDone = loop(lead, publish).catch((err: unknown) => {
-        log.error({ err }, 'outbox relay loop ended unexpectedly');
-      });
+      starting ??= startOnce();
+      return starting;
     },
 
     stop() {
       stopped ??= (async () => {
-        if (!started) return;
+        // A stop during start waits for it, so that nothing it opens is left running.
+        await starting?.catch(() => {});
+        if (starting === undefined) return;
         stopping = true;
         woken = true;
         backlog?.stop();
@@ -222,4 +207,34 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       return stopped;
     },
   };
+
+  async function startOnce(): Promise<void> {
+    const lead = createLeadership(database, await lockKeyOf(database, settings.table), log);
+    const publish = createPublisher({
+      db: database.db,
+      table: settings.table,
+      producer,
+      batchSize: settings.batchSize,
+      sendTimeoutMs: settings.sendTimeoutMs,
+      metrics,
+      health,
+    });
+    leadership = lead;
+    publisher = publish;
+    try {
+      unlisten = await database.listen(settings.channel, () => wake());
+    } catch (err) {
+      log.warn({ err, channel: settings.channel }, 'cannot LISTEN; relying on polling');
+    }
+    backlog = startBacklogSampler({
+      db: database.db,
+      table: settings.table,
+      metrics,
+      log,
+      active: () => !halted && leads(),
+    });
+    loopDone = loop(lead, publish).catch((err: unknown) => {
+      log.error({ err }, 'outbox relay loop ended unexpectedly');
+    });
+  }
 }

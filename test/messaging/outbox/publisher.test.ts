@@ -179,6 +179,7 @@ test('rows Kafka acknowledged but the UPDATE did not mark are marked by the next
   await publisher.pass(always);
   assert.equal(publisher.unmarked(), undefined);
   assert.equal(await unpublished(database), 0);
+  assert.deepEqual(seen.batches, [3], 'the published count includes rows marked late');
   // Marked without a second send: Kafka holds each row once.
   const records = await consume(t, topic, rows.length, 1000);
   assert.deepEqual(

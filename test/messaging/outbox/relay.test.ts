@@ -354,3 +354,34 @@ test('throughput: a backlog of 20,000 rows is published in batches of 1000', asy
   );
   assert.equal(await unpublished(database), 0);
 });
+
+test('a relay stopped before it started cannot start, and a stop during start waits for it', async (t) => {
+  const c = cleanupStack(t);
+  const database = await testDatabase<OutboxDB>(c, 'sales');
+  const producer = createProducer(await kafkaConnection());
+  c.after(() => producer.close());
+  const make = () =>
+    createOutboxRelay({
+      database,
+      table: 'outbox',
+      channel: newChannel(),
+      producer,
+      logger: captureLogs().logger,
+      pollIntervalMs: 100,
+    });
+  const early = make();
+  await early.stop();
+  await assert.rejects(early.start(), { code: 'ERP_MSG_STATE' });
+  assert.equal(early.leads(), false);
+
+  const racing = make();
+  const starting = racing.start();
+  await racing.stop();
+  await starting;
+  assert.equal(racing.leads(), false, 'the stop that came during start released the lead');
+  // Another relay can lead the table at once: nothing of the first is left holding it.
+  const next = make();
+  c.after(() => next.stop());
+  await next.start();
+  await waitUntil('the next relay leads', () => next.leads());
+});

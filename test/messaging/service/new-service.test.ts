@@ -100,7 +100,7 @@ test('a service made with the kit counts product_created events once each, per t
   await producer.send([
     ...events.map((e) => ({
       topic,
-      key: e.payload.product_id as string,
+      key: e.payload.product_id,
       value: encodeEvent(e),
       headers: kafkaHeadersFor(e),
     })),
