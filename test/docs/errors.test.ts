@@ -36,7 +36,9 @@ test('docs/errors.md documents no code that the source no longer raises', () => 
   const raised = (code: string): boolean =>
     text.includes(`'${code}'`) ||
     (code.startsWith('ERP_KAFKA_') &&
-      new RegExp(`(?:kafkaError|clusterError)\\(\\s*'${code.slice('ERP_KAFKA_'.length)}'`).test(text));
+      new RegExp(`(?:kafkaError|clusterError)\\(\\s*'${code.slice('ERP_KAFKA_'.length)}'`).test(
+        text,
+      ));
   const stale = [...new Set(documented.match(/`ERP_[A-Z_]+`/g) ?? [])]
     .map((c) => c.slice(1, -1))
     .filter((code) => !raised(code))

@@ -152,4 +152,3 @@ test('bad input gets 400 naming the field; going below zero gets 409; no tenant 
   assert.equal(dup.statusCode, 409);
   assert.equal(dup.json().error.code, 'ERP_INV_DUPLICATE_SKU');
 });
-
