@@ -9,14 +9,13 @@ import {
   truncateUtf8,
 } from '../../src/messaging/dead-letter.ts';
 import {
-  createConsumer,
   createProducer,
   ensureTopics,
   type IncomingRecord,
   type KafkaConnectionOptions,
 } from '../../src/messaging/kafka/index.ts';
 import { AppError } from '../../src/platform/index.ts';
-import { testBootstrap, uniqueName, waitUntil } from '../support/kafka.ts';
+import { consumeRecords, testBootstrap, uniqueName } from '../support/kafka.ts';
 
 let conn: KafkaConnectionOptions;
 
@@ -24,22 +23,8 @@ before(async () => {
   conn = { clientId: uniqueName('dead-letter-test'), bootstrapServers: await testBootstrap() };
 });
 
-async function readAll(t: TestContext, topic: string, count: number): Promise<IncomingRecord[]> {
-  const consumer = createConsumer(conn, {
-    groupId: uniqueName('dlq-reader'),
-    topics: [topic],
-    autoOffsetReset: 'earliest',
-  });
-  t.after(() => consumer.close());
-  const records: IncomingRecord[] = [];
-  const running = consumer.run((batch) => {
-    records.push(...batch.records);
-    return Promise.resolve();
-  });
-  await waitUntil(`${count} records on ${topic}`, () => records.length >= count);
-  await consumer.close();
-  await running;
-  return records;
+function readAll(t: TestContext, topic: string, count: number): Promise<IncomingRecord[]> {
+  return consumeRecords(t, conn, topic, count, { groupId: uniqueName('dlq-reader') });
 }
 
 test('a dead letter keeps the key, value and headers untouched and says why', async (t) => {

@@ -2,6 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createConsumer } from '../../src/messaging/index.ts';
+import type {
+  IncomingBatch,
+  IncomingRecord,
+  KafkaConnectionOptions,
+} from '../../src/messaging/index.ts';
 
 const LOCAL = '127.0.0.1:9092';
 const WAIT_MS = 180_000;
@@ -92,4 +98,39 @@ export function pushInto<T>(items: T[]): (item: T) => Promise<void> {
     items.push(item);
     return Promise.resolve();
   };
+}
+
+/**
+ * The batches a fresh consumer group reads from `topic` once `count` records arrived, plus
+ * `graceMs` for extras (duplicates a test wants to see). Closes its consumer; also at `t`'s end.
+ */
+export async function consumeBatches(
+  t: { after(fn: () => unknown): void },
+  conn: KafkaConnectionOptions,
+  topic: string,
+  count: number,
+  options: { groupId?: string; graceMs?: number; maxBatchSize?: number; timeoutMs?: number } = {},
+): Promise<IncomingBatch[]> {
+  const consumer = createConsumer(conn, {
+    groupId: options.groupId ?? uniqueName('reader'),
+    topics: [topic],
+    autoOffsetReset: 'earliest',
+    ...(options.maxBatchSize === undefined ? {} : { maxBatchSize: options.maxBatchSize }),
+  });
+  t.after(() => consumer.close());
+  const batches: IncomingBatch[] = [];
+  const running = consumer.run(pushInto(batches));
+  const received = () => batches.reduce((n, b) => n + b.records.length, 0);
+  await waitUntil(`${count} records on ${topic}`, () => received() >= count, options.timeoutMs);
+  if (options.graceMs !== undefined) await sleep(options.graceMs);
+  await consumer.close();
+  await running;
+  return batches;
+}
+
+/** consumeBatches' records, in the order they arrived. */
+export async function consumeRecords(
+  ...args: Parameters<typeof consumeBatches>
+): Promise<IncomingRecord[]> {
+  return (await consumeBatches(...args)).flatMap((b) => b.records);
 }

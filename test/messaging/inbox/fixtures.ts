@@ -28,7 +28,7 @@ import {
 import { EventRouter } from '../../../src/messaging/router.ts';
 import { createLogger, type Database, type RetryPolicy } from '../../../src/platform/index.ts';
 import { testDatabase } from '../../support/database.ts';
-import { testBootstrap, uniqueName, waitUntil } from '../../support/kafka.ts';
+import { consumeRecords, testBootstrap, uniqueName } from '../../support/kafka.ts';
 import { cleanupStack } from '../fixtures.ts';
 
 let connection: Promise<KafkaConnectionOptions> | undefined;
@@ -126,23 +126,8 @@ export async function harness(t: TestContext): Promise<Harness> {
   const router = new EventRouter<unknown>();
   const { calls, metrics: recording } = recordingMetrics();
 
-  const read = async (fromTopic: string, group: string, count: number) => {
-    const consumer = createConsumer(conn, {
-      groupId: group,
-      topics: [fromTopic],
-      autoOffsetReset: 'earliest',
-    });
-    t.after(() => consumer.close());
-    const records: IncomingRecord[] = [];
-    const running = consumer.run((batch) => {
-      records.push(...batch.records);
-      return Promise.resolve();
-    });
-    await waitUntil(`${count} records on ${fromTopic}`, () => records.length >= count);
-    await consumer.close();
-    await running;
-    return records;
-  };
+  const read = (fromTopic: string, group: string, count: number) =>
+    consumeRecords(t, conn, fromTopic, count, { groupId: group });
 
   return {
     topic,

@@ -2,10 +2,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { before, test } from 'node:test';
 import { ensureTopics } from '../../../src/messaging/kafka/admin.ts';
-import { createConsumer, type IncomingBatch } from '../../../src/messaging/kafka/consumer.ts';
 import type { KafkaConnectionOptions } from '../../../src/messaging/kafka/options.ts';
 import { createProducer, type OutgoingRecord } from '../../../src/messaging/kafka/producer.ts';
-import { pushInto, testBootstrap, uniqueName, waitUntil } from '../../support/kafka.ts';
+import { consumeBatches, testBootstrap, uniqueName } from '../../support/kafka.ts';
 
 let conn: KafkaConnectionOptions;
 
@@ -19,19 +18,8 @@ async function newTopic(partitions: number): Promise<string> {
   return name;
 }
 
-async function consumeAll(t: test.TestContext, topic: string, count: number) {
-  const consumer = createConsumer(conn, {
-    groupId: uniqueName('producer-group'),
-    topics: [topic],
-    autoOffsetReset: 'earliest',
-  });
-  t.after(() => consumer.close());
-  const batches: IncomingBatch[] = [];
-  const running = consumer.run(pushInto(batches));
-  await waitUntil(`${count} records`, () => batches.flatMap((b) => b.records).length >= count);
-  await consumer.close();
-  await running;
-  return batches;
+function consumeAll(t: test.TestContext, topic: string, count: number) {
+  return consumeBatches(t, conn, topic, count, { groupId: uniqueName('producer-group') });
 }
 
 test('records sent in one call all arrive: per-key order, headers, key and value bytes intact', async (t) => {

@@ -2,11 +2,10 @@
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { TestContext } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import type { Envelope } from '../../../src/contract/index.ts';
 import { ensureTopics } from '../../../src/messaging/kafka/admin.ts';
-import { createConsumer, type IncomingRecord } from '../../../src/messaging/kafka/consumer.ts';
+import type { IncomingRecord } from '../../../src/messaging/kafka/consumer.ts';
 import type { KafkaConnectionOptions } from '../../../src/messaging/kafka/options.ts';
 import { createProducer, type EventProducer } from '../../../src/messaging/kafka/producer.ts';
 import { appendToOutbox, type OutboxRow } from '../../../src/messaging/outbox/append.ts';
@@ -19,7 +18,7 @@ import {
 import { createOutboxSignal } from '../../../src/messaging/outbox/signal.ts';
 import type { Database } from '../../../src/platform/index.ts';
 import type { Cleanup } from '../../support/database.ts';
-import { pushInto, testBootstrap, uniqueName, waitUntil } from '../../support/kafka.ts';
+import { consumeRecords, testBootstrap, uniqueName } from '../../support/kafka.ts';
 import type { OutboxDB } from '../fixtures.ts';
 
 let connection: Promise<KafkaConnectionOptions> | undefined;
@@ -99,21 +98,12 @@ export async function consume(
   count: number,
   graceMs = 500,
 ): Promise<IncomingRecord[]> {
-  const consumer = createConsumer(await kafkaConnection(), {
+  return consumeRecords(t, await kafkaConnection(), topic, count, {
     groupId: uniqueName('relay-group'),
-    topics: [topic],
-    autoOffsetReset: 'earliest',
+    graceMs,
     maxBatchSize: 1000,
+    timeoutMs: 60_000,
   });
-  t.after(() => consumer.close());
-  const batches: { records: IncomingRecord[] }[] = [];
-  const running = consumer.run(pushInto(batches));
-  const received = () => batches.flatMap((b) => b.records);
-  await waitUntil(`${count} records on ${topic}`, () => received().length >= count, 60_000);
-  await sleep(graceMs);
-  await consumer.close();
-  await running;
-  return received();
 }
 
 export interface LogLine {
