@@ -145,9 +145,12 @@ export async function startService<DB, S, E>(
   const database = options.database ?? (await openServiceDatabase(definition, settings, config));
   const closers: (() => Promise<void>)[] =
     options.database === undefined ? [() => database.close()] : [];
-  const closeAll = async (): Promise<void> => {
-    for (const close of closers.reverse()) await close().catch(() => {});
-  };
+  let closing: Promise<void> | undefined;
+  // In the reverse order of opening; once, however often it is called.
+  const closeAll = (): Promise<void> =>
+    (closing ??= (async () => {
+      for (const close of [...closers].reverse()) await close().catch(() => {});
+    })());
   try {
     await migrate(database, serviceMigrations(definition, settings, config));
     const conn = kafkaConnectionFrom(config.kafka, definition.id);
@@ -160,6 +163,8 @@ export async function startService<DB, S, E>(
       databaseKind: database.kind,
       logger,
     });
+    // Closed by the service once it runs it; closing twice is harmless.
+    if (consumer !== undefined) closers.push(() => consumer.close());
     const service = buildService(definition, {
       config,
       settings,

@@ -63,6 +63,7 @@ const noSavepoints = (): Error => new Error('the database driver does not suppor
 
 class CodedErrorsDriver implements Driver {
   readonly #driver: Driver;
+  readonly #wrappers = new WeakMap<DatabaseConnection, CodedConnection>();
 
   constructor(driver: Driver) {
     this.#driver = driver;
@@ -73,7 +74,14 @@ class CodedErrorsDriver implements Driver {
   }
 
   async acquireConnection(): Promise<DatabaseConnection> {
-    return new CodedConnection(await coded(this.#driver.acquireConnection()));
+    const inner = await coded(this.#driver.acquireConnection());
+    // One wrapper per connection, as the drivers keep one connection object per client.
+    let wrapper = this.#wrappers.get(inner);
+    if (wrapper === undefined) {
+      wrapper = new CodedConnection(inner);
+      this.#wrappers.set(inner, wrapper);
+    }
+    return wrapper;
   }
 
   beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
