@@ -7,7 +7,6 @@ import { dlqList, dlqRedrive, dlqShow } from '../../src/cli/dlq.ts';
 import type { Output } from '../../src/cli/dlq.ts';
 import {
   ContractError,
-  createEvent,
   encodeEvent,
   EVENT_TYPES,
   kafkaHeadersFor,
@@ -29,6 +28,7 @@ import type {
   KafkaConnectionOptions,
 } from '../../src/messaging/index.ts';
 import { AppError, createLogger } from '../../src/platform/index.ts';
+import { lowStock } from '../contract/fixtures.ts';
 import { testDatabase } from '../support/database.ts';
 import { testBootstrap, uniqueName, waitUntil } from '../support/kafka.ts';
 
@@ -44,24 +44,6 @@ function capture(): { out: string[]; err: string[]; output: Output } {
   const out: string[] = [];
   const err: string[] = [];
   return { out, err, output: { out: (l) => void out.push(l), err: (l) => void err.push(l) } };
-}
-
-function lowStock(productId: string, tenantId: string): EventOf<'inventory.low_stock'> {
-  return createEvent(
-    EVENT_TYPES.lowStock,
-    {
-      product_id: productId,
-      product_sku: `SKU-${productId}`,
-      product_name: `Product ${productId}`,
-      current_stock: 3,
-      reorder_level: 10,
-      reorder_quantity: 50,
-      unit_price: 12.5,
-      category: 'electronics',
-      location: 'Warehouse A',
-    },
-    { tenantId, sourceService: 'inventory-service' },
-  );
 }
 
 async function readAll(topic: string): Promise<IncomingRecord[]> {

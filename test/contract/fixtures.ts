@@ -1,3 +1,6 @@
+import { createEvent, EVENT_TYPES } from '../../src/contract/index.ts';
+import type { EventOf } from '../../src/contract/index.ts';
+
 // The design document's own example, written as the document shows it: the "Event Structure"
 // metadata block around the "Low Stock Event" payload block.
 export const DOCUMENT_LOW_STOCK_JSON = `{
@@ -34,4 +37,23 @@ export function documentExample(): {
     metadata: Record<string, unknown>;
     payload: Record<string, unknown>;
   };
+}
+
+/** A valid inventory.low_stock for `productId` (key) and `tenantId`, with fresh ids. */
+export function lowStock(productId: string, tenantId = 'tenant-1'): EventOf<'inventory.low_stock'> {
+  return createEvent(
+    EVENT_TYPES.lowStock,
+    {
+      product_id: productId,
+      product_sku: `SKU-${productId}`,
+      product_name: `Product ${productId}`,
+      current_stock: 3,
+      reorder_level: 10,
+      reorder_quantity: 50,
+      unit_price: 12.5,
+      category: 'electronics',
+      location: 'Warehouse A',
+    },
+    { tenantId, sourceService: 'inventory-service' },
+  );
 }

@@ -29,7 +29,10 @@ import { EventRouter } from '../../../src/messaging/router.ts';
 import { createLogger, type Database, type RetryPolicy } from '../../../src/platform/index.ts';
 import { testDatabase } from '../../support/database.ts';
 import { consumeRecords, testBootstrap, uniqueName } from '../../support/kafka.ts';
+import { lowStock } from '../../contract/fixtures.ts';
 import { cleanupStack } from '../fixtures.ts';
+
+export { lowStock };
 
 let connection: Promise<KafkaConnectionOptions> | undefined;
 
@@ -190,24 +193,6 @@ export async function applyEach(
   ctx: { trx: Kysely<unknown> },
 ): Promise<void> {
   for (const { event } of events) await applyEffect(ctx.trx, event.metadata.event_id);
-}
-
-export function lowStock(productId: string, tenantId = 'tenant-1'): EventOf<'inventory.low_stock'> {
-  return createEvent(
-    EVENT_TYPES.lowStock,
-    {
-      product_id: productId,
-      product_sku: `SKU-${productId}`,
-      product_name: `Product ${productId}`,
-      current_stock: 3,
-      reorder_level: 10,
-      reorder_quantity: 50,
-      unit_price: 12.5,
-      category: 'electronics',
-      location: 'Warehouse A',
-    },
-    { tenantId, sourceService: 'inventory-service' },
-  );
 }
 
 export function productCreated(productId: string): EventOf<'inventory.product_created'> {
