@@ -4,6 +4,7 @@
  * can add fields without breaking older consumers.
  */
 import { z } from 'zod';
+import { boundedText, idSchema, LIMITS } from './limits.ts';
 import { prioritySchema } from './priority.ts';
 
 /** The version this code emits. */
@@ -19,13 +20,13 @@ export const TENANT_ID_PATTERN = /^[A-Za-z0-9._-]+$/;
 export const tenantIdSchema = z.string().min(1).max(128).regex(TENANT_ID_PATTERN);
 
 export const metadataSchema = z.looseObject({
-  event_id: z.string().min(1),
-  event_type: z.string().regex(EVENT_TYPE_PATTERN),
-  event_version: z.string().regex(EVENT_VERSION_PATTERN),
+  event_id: idSchema,
+  event_type: z.string().max(LIMITS.id).regex(EVENT_TYPE_PATTERN),
+  event_version: z.string().max(20).regex(EVENT_VERSION_PATTERN),
   timestamp: z.iso.datetime({ offset: true }),
-  source_service: z.string().min(1),
+  source_service: boundedText(LIMITS.sourceService).pipe(z.string().min(1)),
   tenant_id: tenantIdSchema,
-  correlation_id: z.string(),
+  correlation_id: boundedText(LIMITS.correlationId),
   priority: prioritySchema,
 });
 

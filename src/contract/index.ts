@@ -19,6 +19,7 @@ export {
 export type { Envelope, Metadata } from './envelope.ts';
 export { CONTRACT_ERROR_CODES, ContractError, isContractError } from './errors.ts';
 export { messageKeyOf } from './keys.ts';
+export { boundedText, idSchema, inputText, isStorableText, LIMITS } from './limits.ts';
 export type { ContractErrorCode, ContractErrorOptions, ContractIssue } from './errors.ts';
 export {
   PRIORITIES,

@@ -2,6 +2,7 @@
  * Inventory's stable error codes. Callers and clients match on `code`, never on the message.
  * Their HTTP statuses are in routes.ts.
  */
+import { LIMITS } from '../contract/index.ts';
 import { AppError } from '../platform/index.ts';
 
 export const InventoryErrorCodes = {
@@ -13,6 +14,8 @@ export const InventoryErrorCodes = {
   PRODUCT_EXISTS: 'ERP_INV_PRODUCT_EXISTS',
   /** The adjustment would take stock below zero. */
   INSUFFICIENT_STOCK: 'ERP_INV_INSUFFICIENT_STOCK',
+  /** The adjustment would take stock past the bound a product can hold (LIMITS.quantity). */
+  STOCK_LIMIT: 'ERP_INV_STOCK_LIMIT',
   /** Another writer appended to the same stream first; the command retries from fresh state. */
   VERSION_CONFLICT: 'ERP_INV_VERSION_CONFLICT',
 } as const;
@@ -44,6 +47,21 @@ export function insufficientStock(productId: string, onHand: number, change: num
     InventoryErrorCodes.INSUFFICIENT_STOCK,
     `adjusting by ${change} would take stock of ${productId} below zero (on hand: ${onHand})`,
     { context: { product_id: productId, quantity_on_hand: onHand, quantity_change: change } },
+  );
+}
+
+export function stockLimit(productId: string, onHand: number, change: number): AppError {
+  return new AppError(
+    InventoryErrorCodes.STOCK_LIMIT,
+    `adjusting by ${change} would take stock of ${productId} past ${LIMITS.quantity} (on hand: ${onHand})`,
+    {
+      context: {
+        product_id: productId,
+        quantity_on_hand: onHand,
+        quantity_change: change,
+        limit: LIMITS.quantity,
+      },
+    },
   );
 }
 

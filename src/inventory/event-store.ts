@@ -41,7 +41,7 @@ export async function loadForDecision(
 ): Promise<LoadedProduct> {
   const result = await sql<Record<string, unknown>>`
     SELECT p.*,
-      (SELECT coalesce(sum(-m.quantity_change) FILTER (WHERE m.quantity_change < 0), 0)::int
+      (SELECT coalesce(sum(-m.quantity_change) FILTER (WHERE m.quantity_change < 0), 0)::bigint
          FROM stock_movements m
         WHERE m.tenant_id = p.tenant_id AND m.product_id = p.id AND m.occurred_at >= ${since}) AS outflow,
       (SELECT min(m.occurred_at)

@@ -3,7 +3,7 @@
  * new events (pure, no I/O); `evolve` folds an event into state. The products table is a
  * snapshot of `evolve` over the stream, written in the same transaction as the events.
  */
-import { computePriority, EVENT_TYPES } from '../contract/index.ts';
+import { computePriority, EVENT_TYPES, LIMITS } from '../contract/index.ts';
 import type {
   AnyEvent,
   LowStockPayload,
@@ -11,7 +11,7 @@ import type {
   ProductCreatedPayload,
   StockAdjustedPayload,
 } from '../contract/index.ts';
-import { insufficientStock, productExists, productNotFound } from './errors.ts';
+import { insufficientStock, productExists, productNotFound, stockLimit } from './errors.ts';
 
 export interface ProductState {
   id: string;
@@ -91,6 +91,10 @@ export function decide(
   if (state === null) throw productNotFound(command.productId);
   const after = state.quantityOnHand + command.quantityChange;
   if (after < 0) throw insufficientStock(state.id, state.quantityOnHand, command.quantityChange);
+  // The bound a product can be created with holds for every adjustment too (and for the events).
+  if (after > LIMITS.quantity) {
+    throw stockLimit(state.id, state.quantityOnHand, command.quantityChange);
+  }
   const adjusted: DecidedEvent = {
     type: EVENT_TYPES.stockAdjusted,
     priority: 'low',

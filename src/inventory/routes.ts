@@ -17,6 +17,7 @@ export const INVENTORY_HTTP_STATUSES: HttpStatusTable & Record<InventoryErrorCod
   [InventoryErrorCodes.DUPLICATE_SKU]: 409,
   [InventoryErrorCodes.PRODUCT_EXISTS]: 409,
   [InventoryErrorCodes.INSUFFICIENT_STOCK]: 409,
+  [InventoryErrorCodes.STOCK_LIMIT]: 409,
   [InventoryErrorCodes.VERSION_CONFLICT]: 409,
 };
 

@@ -1,31 +1,36 @@
-/** HTTP input of the Inventory API. Field names follow the event contract (snake_case). */
+/**
+ * HTTP input of the Inventory API. Field names follow the event contract (snake_case), and so do
+ * the bounds (LIMITS): what can be created here is what an event may carry. Like every input of
+ * both services, bodies, params and queries refuse unknown keys.
+ */
 import { z } from 'zod';
+import { inputText, LIMITS } from '../contract/index.ts';
 
-const text = (max: number) => z.string().trim().min(1).max(max);
+const quantity = z.int().nonnegative().max(LIMITS.quantity);
 
 export const createProductBody = z.strictObject({
-  sku: text(64),
-  name: text(200),
-  category: text(100),
-  unit_price: z.number().nonnegative().max(1e10),
-  quantity_on_hand: z.int().nonnegative().max(1_000_000_000).default(0),
-  reorder_level: z.int().nonnegative().max(1_000_000_000),
-  reorder_quantity: z.int().nonnegative().max(1_000_000_000),
-  location: text(200).default('default'),
+  sku: inputText(LIMITS.sku),
+  name: inputText(LIMITS.name),
+  category: inputText(LIMITS.category),
+  unit_price: z.number().nonnegative().max(LIMITS.unitPrice),
+  quantity_on_hand: quantity.default(0),
+  reorder_level: quantity,
+  reorder_quantity: quantity,
+  location: inputText(LIMITS.location).default('default'),
 });
 
 export const stockAdjustmentBody = z.strictObject({
   quantity_change: z
     .int()
-    .min(-1_000_000_000)
-    .max(1_000_000_000)
+    .min(-LIMITS.quantity)
+    .max(LIMITS.quantity)
     .refine((n) => n !== 0, 'must not be 0'),
-  reason: text(200),
+  reason: inputText(LIMITS.reason),
 });
 
-export const productParams = z.object({ id: text(100) });
+export const productParams = z.strictObject({ id: inputText(LIMITS.id) });
 
-export const listQuery = z.object({
+export const listQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(500).default(100),
   offset: z.coerce.number().int().min(0).default(0),
 });

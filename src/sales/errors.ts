@@ -11,6 +11,8 @@ export const SalesErrorCodes = {
   ALERT_NOT_OPEN: 'ERP_SALES_ALERT_NOT_OPEN',
   /** Sales has not forecast this product yet (no low-stock event seen for it). */
   FORECAST_NOT_FOUND: 'ERP_SALES_FORECAST_NOT_FOUND',
+  /** An order names products Sales does not know for this tenant (no inventory.product_created). */
+  UNKNOWN_PRODUCT: 'ERP_SALES_UNKNOWN_PRODUCT',
   /** A notification channel could not deliver; retryable unless the receiver refused the content. */
   NOTIFICATION_FAILED: 'ERP_SALES_NOTIFICATION_FAILED',
 } as const;
@@ -33,6 +35,14 @@ export function forecastNotFound(productId: string): AppError {
   return new AppError(SalesErrorCodes.FORECAST_NOT_FOUND, `no forecast for product ${productId}`, {
     context: { product_id: productId },
   });
+}
+
+export function unknownProducts(productIds: readonly string[]): AppError {
+  return new AppError(
+    SalesErrorCodes.UNKNOWN_PRODUCT,
+    `unknown product${productIds.length === 1 ? '' : 's'} for this tenant: ${productIds.join(', ')}`,
+    { context: { product_ids: productIds } },
+  );
 }
 
 export function notificationFailed(

@@ -215,3 +215,21 @@ export async function findProduct(
     .where('product_id', '=', productId)
     .executeTakeFirst();
 }
+
+/** Those of `productIds` the tenant's read model does not hold, in the order given, once each. */
+export async function unknownProductIds(
+  trx: Kysely<SalesDB>,
+  tenantId: string,
+  productIds: readonly string[],
+): Promise<string[]> {
+  const wanted = [...new Set(productIds)];
+  if (wanted.length === 0) return [];
+  const known = await trx
+    .selectFrom('products')
+    .select('product_id')
+    .where('tenant_id', '=', tenantId)
+    .where('product_id', 'in', wanted)
+    .execute();
+  const found = new Set(known.map((r) => r.product_id));
+  return wanted.filter((id) => !found.has(id));
+}

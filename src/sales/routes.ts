@@ -7,7 +7,8 @@ import { parseInput, tenantOf } from '../platform/index.ts';
 import type { Database, HttpStatusTable } from '../platform/index.ts';
 import { acknowledgeAlert, getAlert, getAlertHistory, listAlerts } from './alerts-repository.ts';
 import type { SalesDB } from './db.ts';
-import { alertNotFound, forecastNotFound, SalesErrorCodes } from './errors.ts';
+import { alertNotFound, forecastNotFound, SalesErrorCodes, unknownProducts } from './errors.ts';
+import { unknownProductIds } from './products-repository.ts';
 import { getForecast } from './forecasts-repository.ts';
 import { createOrder, listOrders } from './orders-repository.ts';
 import {
@@ -23,6 +24,7 @@ export const SALES_HTTP_STATUSES: HttpStatusTable = {
   [SalesErrorCodes.ALERT_NOT_FOUND]: 404,
   [SalesErrorCodes.ALERT_NOT_OPEN]: 409,
   [SalesErrorCodes.FORECAST_NOT_FOUND]: 404,
+  [SalesErrorCodes.UNKNOWN_PRODUCT]: 422,
   // ERP_SALES_NOTIFICATION_FAILED is the dispatcher's: no route raises it.
 };
 
@@ -63,7 +65,17 @@ export function registerSalesRoutes(app: FastifyInstance, options: SalesRoutesOp
   app.post('/api/v1/orders', async (request, reply) => {
     const tenantId = tenantOf(request);
     const body = parseInput(createOrderBodySchema, request.body);
-    const order = await db.transaction().execute((trx) => createOrder(trx, tenantId, body, now()));
+    const order = await db.transaction().execute(async (trx) => {
+      // Sales knows a tenant's products from inventory.product_created: an order for anything
+      // else would be promised stock that exists nowhere.
+      const unknown = await unknownProductIds(
+        trx,
+        tenantId,
+        body.lines.map((l) => l.product_id),
+      );
+      if (unknown.length > 0) throw unknownProducts(unknown);
+      return createOrder(trx, tenantId, body, now());
+    });
     return reply.code(201).send(order);
   });
 

@@ -1,32 +1,36 @@
-/** Request schemas of the Sales HTTP API. */
+/**
+ * Request schemas of the Sales API: the contract's bounds (LIMITS), and, like every input of both
+ * services, bodies, params and queries refuse unknown keys.
+ */
 import { z } from 'zod';
+import { inputText, LIMITS } from '../contract/index.ts';
 
 /** Most orders or alerts one list request returns. */
 export const MAX_PAGE_SIZE = 500;
 
-export const listAlertsQuerySchema = z.object({
+export const listAlertsQuerySchema = z.strictObject({
   status: z.enum(['open', 'acknowledged']).optional(),
   limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(100),
 });
 
-export const listOrdersQuerySchema = z.object({
+export const listOrdersQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(100),
 });
 
-export const createOrderBodySchema = z.object({
-  customer: z.string().trim().min(1).max(200),
+export const createOrderBodySchema = z.strictObject({
+  customer: inputText(LIMITS.customer),
   lines: z
     .array(
-      z.object({
-        product_id: z.string().trim().min(1).max(128),
-        quantity: z.int().positive().max(1_000_000),
+      z.strictObject({
+        product_id: inputText(LIMITS.id),
+        quantity: z.int().positive().max(LIMITS.orderLineQuantity),
       }),
     )
     .min(1)
-    .max(100),
+    .max(LIMITS.orderLines),
 });
 
 export type CreateOrderBody = z.infer<typeof createOrderBodySchema>;
 
-export const idParamsSchema = z.object({ id: z.string().min(1).max(128) });
-export const productParamsSchema = z.object({ productId: z.string().min(1).max(128) });
+export const idParamsSchema = z.strictObject({ id: inputText(LIMITS.id) });
+export const productParamsSchema = z.strictObject({ productId: inputText(LIMITS.id) });

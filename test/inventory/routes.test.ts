@@ -152,3 +152,92 @@ test('bad input gets 400 naming the field; going below zero gets 409; no tenant 
   assert.equal(dup.statusCode, 409);
   assert.equal(dup.json().error.code, 'ERP_INV_DUPLICATE_SKU');
 });
+
+test('NUL characters and lone surrogates are refused naming the field, in bodies and paths', async (t) => {
+  const { app } = await setup(t);
+  const post = (payload: object) =>
+    app.inject({ method: 'POST', url: '/api/v1/products', headers: tenant('tenant-1'), payload });
+  for (const [field, value] of [
+    ['name', 'a\u0000b'],
+    ['sku', 'S-\u0000'],
+    ['location', 'A\u0000'],
+    ['sku', 'S-\ud800'],
+    ['category', '\udc00x'],
+  ] as const) {
+    const res = await post({ ...product, sku: `SKU-${field}-${value.length}`, [field]: value });
+    assert.equal(res.statusCode, 400, `${field}: ${JSON.stringify(value)}`);
+    assert.equal(res.json().error.code, 'ERP_HTTP_INVALID_INPUT');
+    assert.equal(res.json().error.field, field);
+  }
+  // Two skus differing only in a lone surrogate no longer collide: both are refused up front.
+  assert.equal((await post({ ...product, sku: 'S-\ud800' })).statusCode, 400);
+  assert.equal((await post({ ...product, sku: 'S-\ud801' })).statusCode, 400);
+  // A well-formed pair is stored and read back unchanged.
+  const emoji = await post({ ...product, sku: 'S-😀', name: 'Laptop 😀' });
+  assert.equal(emoji.statusCode, 201);
+  const read = await app.inject({
+    url: `/api/v1/products/${emoji.json().id}`,
+    headers: tenant('tenant-1'),
+  });
+  assert.equal(read.json().sku, 'S-😀');
+
+  const byPath = await app.inject({
+    url: '/api/v1/products/abc%00def',
+    headers: tenant('tenant-1'),
+  });
+  assert.equal(byPath.statusCode, 400);
+  assert.deepEqual(
+    [byPath.json().error.code, byPath.json().error.field],
+    ['ERP_HTTP_INVALID_INPUT', 'id'],
+  );
+  const reason = await app.inject({
+    method: 'POST',
+    url: `/api/v1/products/${emoji.json().id}/stock-adjustments`,
+    headers: tenant('tenant-1'),
+    payload: { quantity_change: -1, reason: 'sale\u0000' },
+  });
+  assert.deepEqual([reason.statusCode, reason.json().error.field], [400, 'reason']);
+});
+
+test('stock never passes the bound a product can be created with: 409 ERP_INV_STOCK_LIMIT', async (t) => {
+  const { app } = await setup(t);
+  const created = await app.inject({
+    method: 'POST',
+    url: '/api/v1/products',
+    headers: tenant('tenant-1'),
+    payload: { ...product, quantity_on_hand: 9 },
+  });
+  const id = created.json().id as string;
+  const adjust = (quantity_change: number) =>
+    app.inject({
+      method: 'POST',
+      url: `/api/v1/products/${id}/stock-adjustments`,
+      headers: tenant('tenant-1'),
+      payload: { quantity_change, reason: 'restock' },
+    });
+  const over = await adjust(1_000_000_000);
+  assert.equal(over.statusCode, 409);
+  assert.equal(over.json().error.code, 'ERP_INV_STOCK_LIMIT');
+  assert.equal((await adjust(999_999_991)).statusCode, 201, 'exactly the bound is allowed');
+  assert.equal((await adjust(1)).json().error.code, 'ERP_INV_STOCK_LIMIT');
+  const read = await app.inject({ url: `/api/v1/products/${id}`, headers: tenant('tenant-1') });
+  assert.equal(read.json().quantity_on_hand, 1_000_000_000);
+});
+
+test('unknown keys are refused in bodies and queries alike, naming the key', async (t) => {
+  const { app } = await setup(t);
+  const body = await app.inject({
+    method: 'POST',
+    url: '/api/v1/products',
+    headers: tenant('tenant-1'),
+    payload: { ...product, tenant_id: 'tenant-2' },
+  });
+  assert.equal(body.statusCode, 400);
+  assert.equal(body.json().error.field, 'tenant_id');
+  const query = await app.inject({
+    url: '/api/v1/products?limit=5&colour=red',
+    headers: tenant('tenant-1'),
+  });
+  assert.equal(query.statusCode, 400);
+  assert.equal(query.json().error.field, 'colour');
+});

@@ -6,7 +6,14 @@ import type { SalesDB } from '../../src/sales/db.ts';
 import { createLowStockHandler } from '../../src/sales/handlers/low-stock.ts';
 import { registerSalesRoutes, SALES_HTTP_STATUSES } from '../../src/sales/routes.ts';
 import { testDatabase } from '../support/database.ts';
-import { consumed, inTransaction, lowStockEvent, silentLogger } from './fixtures.ts';
+import {
+  consumed,
+  inTransaction,
+  lowStockEvent,
+  productCreatedEvent,
+  silentLogger,
+} from './fixtures.ts';
+import { handleProductCreated } from '../../src/sales/handlers/product-created.ts';
 
 async function setup(t: TestContext) {
   const database = await testDatabase<SalesDB>(t, 'sales');
@@ -29,7 +36,16 @@ async function setup(t: TestContext) {
   const raise = (tenant: string, payload: Parameters<typeof lowStockEvent>[1] = {}) =>
     inTransaction(database, (ctx) => handler(consumed(lowStockEvent(tenant, payload)), ctx));
   const as = (tenant: string) => ({ 'x-tenant-id': tenant });
-  return { app, database, raise, as };
+  // Sales knows products from inventory.product_created; orders may name only those.
+  const products = (tenant: string, ...ids: string[]) =>
+    inTransaction(database, (ctx) =>
+      handleProductCreated(
+        consumed(...ids.map((id) => productCreatedEvent(tenant, { product_id: id }))),
+        ctx,
+      ),
+    );
+  await products('tenant-a', 'P1', 'P2');
+  return { app, database, raise, as, products };
 }
 
 test('lists alerts newest first, filtered by status, with priority and figures', async (t) => {
@@ -254,4 +270,61 @@ test('tenant B sees none of tenant A alerts, orders or forecasts', async (t) => 
     headers: as('tenant-a'),
   });
   assert.equal(still.json().status, 'open');
+});
+
+test('NUL characters, lone surrogates and unknown keys are refused naming the field', async (t) => {
+  const { app, as } = await setup(t);
+  const order = (payload: object) =>
+    app.inject({ method: 'POST', url: '/api/v1/orders', headers: as('tenant-a'), payload });
+  const cases: [object, string][] = [
+    [{ customer: 'AC\u0000ME', lines: [{ product_id: 'P1', quantity: 1 }] }, 'customer'],
+    [{ customer: 'ACME', lines: [{ product_id: 'P\u0000', quantity: 1 }] }, 'lines.0.product_id'],
+    [{ customer: 'ACME\ud800', lines: [{ product_id: 'P1', quantity: 1 }] }, 'customer'],
+    // The same rule as Inventory's: unknown keys are refused, not ignored.
+    [
+      { customer: 'ACME', status: 'fulfilled', lines: [{ product_id: 'P1', quantity: 1 }] },
+      'status',
+    ],
+    [{ customer: 'ACME', lines: [{ product_id: 'P1', quantity: 1, id: 'x' }] }, 'lines.0.id'],
+  ];
+  for (const [payload, field] of cases) {
+    const res = await order(payload);
+    assert.equal(res.statusCode, 400, JSON.stringify(payload));
+    assert.deepEqual(
+      [res.json().error.code, res.json().error.field],
+      ['ERP_HTTP_INVALID_INPUT', field],
+    );
+  }
+  for (const url of ['/api/v1/alerts/abc%00def', '/api/v1/forecasts/abc%00def']) {
+    const res = await app.inject({ url, headers: as('tenant-a') });
+    assert.equal(res.statusCode, 400, url);
+    assert.equal(res.json().error.code, 'ERP_HTTP_INVALID_INPUT');
+  }
+  const ack = await app.inject({
+    method: 'POST',
+    url: '/api/v1/alerts/x%00/acknowledge',
+    headers: as('tenant-a'),
+  });
+  assert.equal(ack.statusCode, 400);
+});
+
+test('an order for a product Sales does not know is 422 ERP_SALES_UNKNOWN_PRODUCT, nothing stored', async (t) => {
+  const { app, as, products } = await setup(t);
+  const order = (tenant: string, ids: string[]) =>
+    app.inject({
+      method: 'POST',
+      url: '/api/v1/orders',
+      headers: as(tenant),
+      payload: { customer: 'ACME', lines: ids.map((product_id) => ({ product_id, quantity: 1 })) },
+    });
+  const res = await order('tenant-a', ['P1', 'does-not-exist-anywhere', 'P9', 'P9']);
+  assert.equal(res.statusCode, 422);
+  assert.equal(res.json().error.code, 'ERP_SALES_UNKNOWN_PRODUCT');
+  assert.deepEqual(res.json().error.product_ids, ['does-not-exist-anywhere', 'P9']);
+  // Another tenant's product is unknown too.
+  await products('tenant-b', 'PB');
+  assert.equal((await order('tenant-a', ['PB'])).statusCode, 422);
+  const list = await app.inject({ url: '/api/v1/orders', headers: as('tenant-a') });
+  assert.deepEqual(list.json().items, []);
+  assert.equal((await order('tenant-b', ['PB'])).statusCode, 201);
 });

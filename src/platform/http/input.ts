@@ -33,7 +33,12 @@ export function parseInput<S extends z.ZodType>(
   const result = schema.safeParse(input);
   if (result.success) return result.data;
   const first = result.error.issues[0];
-  const field = first === undefined || first.path.length === 0 ? what : first.path.join('.');
+  // An unknown key is reported at its object: name the key itself.
+  const path = [
+    ...(first?.path ?? []),
+    ...(first?.code === 'unrecognized_keys' ? first.keys.slice(0, 1) : []),
+  ];
+  const field = path.length === 0 ? what : path.map(String).join('.');
   throw new AppError(
     PlatformErrorCodes.HTTP_INVALID_INPUT,
     `invalid ${what}: ${field}: ${first?.message ?? 'invalid'}`,

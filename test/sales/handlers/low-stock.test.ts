@@ -456,3 +456,26 @@ test('a run handled in one call writes exactly what its events handled one by on
   // The sequences really exercised the cases: opened, escalated and updated within runs.
   assert.deepEqual([...changes].sort(), ['escalated', 'opened', 'updated']);
 });
+
+test('pending orders past integer range still raise the alert: no event lost to a derived sum', async (t) => {
+  const s = await setup(t);
+  // 22 orders of 100 lines of 1,000,000 units on one product, each within the documented limits.
+  const lines = Array.from({ length: 100 }, () => ({ product_id: 'PRD-1', quantity: 1_000_000 }));
+  for (let i = 0; i < 22; i++) {
+    await s.database.db
+      .transaction()
+      .execute((trx) => createOrder(trx, 'tenant-a', { customer: `C-${i}`, lines }, NOW));
+  }
+  const event = lowStockEvent('tenant-a', { current_stock: 5, reorder_level: 100 });
+  await inTransaction(s.database, (ctx) => s.handler(consumed(event), ctx));
+
+  const [alert] = await s.alerts('tenant-a');
+  assert.equal(alert?.pending_order_quantity, 2_200_000_000);
+  assert.equal(alert?.priority, 'critical', 'stock promised many times over');
+  const forecast = await getForecast(s.database.db, 'tenant-a', 'PRD-1');
+  assert.equal(forecast?.pending_order_quantity, 2_200_000_000);
+  const [row] = await s.outbox();
+  const raised = decodeEvent(decodeEnvelope(JSON.stringify(row?.envelope)));
+  assert.ok(raised.known && raised.type === 'sales.low_stock_alert_raised');
+  assert.equal(raised.event.payload.pending_order_quantity, 2_200_000_000);
+});
