@@ -8,6 +8,8 @@ import { AppError } from '../platform/index.ts';
 export const MessagingErrorCodes = {
   /** The record's `tenant_id` header differs from the envelope's tenant. Dead-lettered. */
   TENANT_MISMATCH: 'ERP_EVT_TENANT_MISMATCH',
+  /** An `event_id`, `event_type` or `event_version` header differs from the envelope. Dead-lettered. */
+  HEADER_MISMATCH: 'ERP_EVT_HEADER_MISMATCH',
   /** The record key is not the one the contract prescribes (`messageKeyOf`). Dead-lettered. */
   WRONG_KEY: 'ERP_EVT_WRONG_KEY',
   /** A second handler for one event type. A wiring bug. */
@@ -31,6 +33,14 @@ export function tenantMismatchError(header: string, envelopeTenant: string): App
     MessagingErrorCodes.TENANT_MISMATCH,
     `tenant_id header "${header}" differs from the envelope's tenant_id "${envelopeTenant}"`,
     { retryable: false, context: { header, tenant_id: envelopeTenant } },
+  );
+}
+
+export function headerMismatchError(header: string, value: string, envelope: string): AppError {
+  return new AppError(
+    MessagingErrorCodes.HEADER_MISMATCH,
+    `${header} header "${value}" differs from the envelope's "${envelope}"`,
+    { retryable: false, context: { header, value, envelope } },
   );
 }
 

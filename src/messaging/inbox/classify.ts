@@ -6,7 +6,7 @@
  */
 import { decodeEnvelope, decodeEvent, isEventType, messageKeyOf } from '../../contract/index.ts';
 import type { AnyEvent, Envelope, EventType } from '../../contract/index.ts';
-import { tenantMismatchError, wrongKeyError } from '../errors.ts';
+import { headerMismatchError, tenantMismatchError, wrongKeyError } from '../errors.ts';
 import type { IncomingRecord } from '../kafka/index.ts';
 import type { EventHandler, EventRouter } from '../router.ts';
 import type { SkipReason } from './metrics.ts';
@@ -59,11 +59,7 @@ export function classify<DB>(
   let envelope: Envelope;
   try {
     envelope = decodeEnvelope(record.value);
-    const header = record.headers['tenant_id'];
-    // Never apply an event under a tenant other than the one its producer routed it for.
-    if (header !== undefined && header !== envelope.metadata.tenant_id) {
-      throw tenantMismatchError(header, envelope.metadata.tenant_id);
-    }
+    checkHeaders(record.headers, envelope);
   } catch (err) {
     return reject(err);
   }
@@ -81,6 +77,25 @@ export function classify<DB>(
     return { kind: 'accepted', record, type, event: decoded.event, handler, failures: 0 };
   } catch (err) {
     return reject(err, type);
+  }
+}
+
+/**
+ * Headers are optional (the design document's producers send none), but one that is present must
+ * agree with the envelope: tools route and filter by them, and an event must never be applied
+ * under a tenant other than the one its producer routed it for.
+ */
+function checkHeaders(headers: Record<string, string>, envelope: Envelope): void {
+  const { metadata } = envelope;
+  const tenant = headers['tenant_id'];
+  if (tenant !== undefined && tenant !== metadata.tenant_id) {
+    throw tenantMismatchError(tenant, metadata.tenant_id);
+  }
+  for (const name of ['event_id', 'event_type', 'event_version'] as const) {
+    const value = headers[name];
+    if (value !== undefined && value !== metadata[name]) {
+      throw headerMismatchError(name, value, metadata[name]);
+    }
   }
 }
 

@@ -4,6 +4,7 @@
  */
 import { Counter, Histogram } from 'prom-client';
 import type { Registry } from 'prom-client';
+import { isEventType } from '../../contract/index.ts';
 
 export type SkipReason = 'unknown_type' | 'no_handler';
 
@@ -44,6 +45,15 @@ export const noopConsumerMetrics: ConsumerMetrics = {
  * reason}`, `erp_consumer_retries_total{code}`, `erp_consumer_outage_retries_total{code}`. Reuses metrics already in `registry`, so two
  * consumers of one service can share it.
  */
+/**
+ * The event_type label: a type of the contract, else `unknown`. Records carry whatever type their
+ * producer wrote; one label value per unknown type would let any producer grow the metrics (and
+ * Prometheus' memory) without bound.
+ */
+export function eventTypeLabel(eventType: string | undefined): string {
+  return eventType !== undefined && isEventType(eventType) ? eventType : 'unknown';
+}
+
 export function createPrometheusConsumerMetrics(registry: Registry): ConsumerMetrics {
   const counter = <L extends string>(name: string, help: string, labelNames: L[]): Counter<L> =>
     (registry.getSingleMetric(name) as Counter<L> | undefined) ??
@@ -90,18 +100,18 @@ export function createPrometheusConsumerMetrics(registry: Registry): ConsumerMet
 
   return {
     processed(eventType, seconds) {
-      events.inc({ event_type: eventType, outcome: 'processed' });
-      handlerSeconds.observe({ event_type: eventType }, seconds);
+      events.inc({ event_type: eventTypeLabel(eventType), outcome: 'processed' });
+      handlerSeconds.observe({ event_type: eventTypeLabel(eventType) }, seconds);
     },
     duplicate(eventType) {
-      events.inc({ event_type: eventType, outcome: 'duplicate' });
+      events.inc({ event_type: eventTypeLabel(eventType), outcome: 'duplicate' });
     },
     skipped(eventType, reason) {
-      events.inc({ event_type: eventType, outcome: 'skipped' });
-      skips.inc({ event_type: eventType, reason });
+      events.inc({ event_type: eventTypeLabel(eventType), outcome: 'skipped' });
+      skips.inc({ event_type: eventTypeLabel(eventType), reason });
     },
     deadLettered(code, eventType) {
-      events.inc({ event_type: eventType ?? 'unknown', outcome: 'dead_lettered' });
+      events.inc({ event_type: eventTypeLabel(eventType), outcome: 'dead_lettered' });
       deadLetters.inc({ code });
     },
     batch(_size, seconds) {

@@ -54,9 +54,10 @@ test('a record that passes the contract, with a handler, is accepted with its de
   assert.deepEqual(outcome.event, event);
   assert.equal(outcome.handler, handler);
   assert.equal(outcome.failures, 0);
-  // Without a tenant header there is nothing to contradict the envelope.
+  // Headers are optional (the document's producers send none): without them, nothing to contradict.
   const { tenant_id: _, ...headers } = record.headers;
   assert.equal(classify({ ...record, headers }, router, NOW).kind, 'accepted');
+  assert.equal(classify({ ...record, headers: {} }, router, NOW).kind, 'accepted');
 });
 
 test('records the contract refuses are rejected with their code, one attempt, at `now`', () => {
@@ -92,6 +93,20 @@ test('records the contract refuses are rejected with their code, one attempt, at
       undefined,
     ],
     [
+      'an event_id header other than the envelope event id',
+      incoming(event, { headers: { ...kafkaHeadersFor(event), event_id: 'another' } }),
+      'ERP_EVT_HEADER_MISMATCH',
+      undefined,
+    ],
+    [
+      'an event_type header other than the envelope type',
+      incoming(event, {
+        headers: { ...kafkaHeadersFor(event), event_type: 'inventory.stock_adjusted' },
+      }),
+      'ERP_EVT_HEADER_MISMATCH',
+      undefined,
+    ],
+    [
       'a key other than the product id',
       incoming(event, { key: Buffer.from('P2') }),
       'ERP_EVT_WRONG_KEY',
@@ -116,7 +131,11 @@ test('a type the contract does not know, or without a handler, is skipped with t
   const { router } = lowStockRouter();
   const future = documentExample();
   future.metadata.event_type = 'inventory.price_changed';
-  const unknown = classify(incoming(lowStock('PRD-123'), { value: json(future) }), router, NOW);
+  const unknown = classify(
+    incoming(lowStock('PRD-123'), { value: json(future), headers: {} }),
+    router,
+    NOW,
+  );
   assert.deepEqual(unknown, {
     kind: 'skipped',
     eventType: 'inventory.price_changed',
