@@ -13,9 +13,9 @@ test('every unknown event type is counted under event_type="unknown", known type
   metrics.deadLettered('ERP_EVT_MALFORMED_JSON', undefined);
   metrics.processed('inventory.low_stock', 0.01);
 
-  const values = async (name: string) =>
+  const values = async (name: string): Promise<Record<string, string | number>[]> =>
     (await registry.getSingleMetric(name)!.get()).values.map((v) => ({
-      ...v.labels,
+      ...(v.labels as Record<string, string>),
       value: v.value,
     }));
   assert.deepEqual(
