@@ -82,6 +82,18 @@ export const PlatformErrorCodes = {
   HTTP_INVALID_INPUT: 'ERP_HTTP_INVALID_INPUT',
   HTTP_MISSING_TENANT: 'ERP_HTTP_MISSING_TENANT',
   HTTP_INVALID_TENANT: 'ERP_HTTP_INVALID_TENANT',
+  /** Not a valid HTTP request (request line, headers, URL encoding); `reason` is the parser's code. */
+  HTTP_MALFORMED_REQUEST: 'ERP_HTTP_MALFORMED_REQUEST',
+  /** A JSON body with a `__proto__` or `constructor.prototype` key (prototype poisoning). */
+  HTTP_FORBIDDEN_KEY: 'ERP_HTTP_FORBIDDEN_KEY',
+  /** A path segment longer than the router accepts. */
+  HTTP_URI_TOO_LONG: 'ERP_HTTP_URI_TOO_LONG',
+  /** The request line and headers exceed Node's limit (16 KiB). */
+  HTTP_HEADERS_TOO_LARGE: 'ERP_HTTP_HEADERS_TOO_LARGE',
+  /** An `Expect` header other than `100-continue`. */
+  HTTP_EXPECTATION_FAILED: 'ERP_HTTP_EXPECTATION_FAILED',
+  /** The request (its headers, or all of it) was not received in time. */
+  HTTP_REQUEST_TIMEOUT: 'ERP_HTTP_REQUEST_TIMEOUT',
   /** A request failed for a reason that has no code of ours (a bug); the log has the cause. */
   INTERNAL: 'ERP_INTERNAL',
 } as const;

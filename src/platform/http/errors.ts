@@ -16,6 +16,12 @@ export const PLATFORM_HTTP_STATUSES: HttpStatusTable = {
   [PlatformErrorCodes.HTTP_INVALID_INPUT]: 400,
   [PlatformErrorCodes.HTTP_MISSING_TENANT]: 400,
   [PlatformErrorCodes.HTTP_INVALID_TENANT]: 400,
+  [PlatformErrorCodes.HTTP_MALFORMED_REQUEST]: 400,
+  [PlatformErrorCodes.HTTP_FORBIDDEN_KEY]: 400,
+  [PlatformErrorCodes.HTTP_REQUEST_TIMEOUT]: 408,
+  [PlatformErrorCodes.HTTP_URI_TOO_LONG]: 414,
+  [PlatformErrorCodes.HTTP_EXPECTATION_FAILED]: 417,
+  [PlatformErrorCodes.HTTP_HEADERS_TOO_LARGE]: 431,
   [PlatformErrorCodes.DB_CONFLICT]: 409,
   // A contract violation that reaches a route is the caller's input.
   ...Object.fromEntries(CONTRACT_ERROR_CODES.map((code) => [code, 400])),
@@ -39,4 +45,90 @@ export function asCodedError(err: unknown): AppError | undefined {
     return new AppError(err.code, err.message, { context: { issues: err.issues, ...err.context } });
   }
   return undefined;
+}
+
+/**
+ * A request refused before any route saw it, in our codes: Node's HTTP parser and its timeouts
+ * (the server's `clientError`, e.g. `HPE_INVALID_METHOD`, `HPE_HEADER_OVERFLOW`,
+ * `ERR_HTTP_REQUEST_TIMEOUT`) and Fastify's router (`FST_ERR_BAD_URL`, `FST_ERR_MAX_PARAM_LENGTH`).
+ * `reason` keeps the original code for whoever debugs the client.
+ */
+export function refusedRequest(
+  err: { code?: string; reason?: unknown },
+  limits: RequestLimits,
+): AppError {
+  const reason = err.code ?? 'unknown';
+  switch (reason) {
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return new AppError(
+        PlatformErrorCodes.HTTP_REQUEST_TIMEOUT,
+        'the request was not received in time',
+        {
+          context: {
+            reason,
+            headersTimeoutMs: limits.headersTimeoutMs,
+            requestTimeoutMs: limits.requestTimeoutMs,
+          },
+        },
+      );
+    case 'HPE_HEADER_OVERFLOW':
+      return new AppError(
+        PlatformErrorCodes.HTTP_HEADERS_TOO_LARGE,
+        `the request line and headers exceed ${limits.maxHeaderBytes} bytes`,
+        { context: { reason, limit: limits.maxHeaderBytes } },
+      );
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new AppError(
+        PlatformErrorCodes.HTTP_URI_TOO_LONG,
+        `a path parameter is longer than ${limits.maxParamLength} characters`,
+        { context: { reason, limit: limits.maxParamLength } },
+      );
+    case 'FST_ERR_BAD_URL':
+      return new AppError(
+        PlatformErrorCodes.HTTP_MALFORMED_REQUEST,
+        'the URL is not valid: a bad percent-encoding',
+        { context: { reason } },
+      );
+    default:
+      return new AppError(
+        PlatformErrorCodes.HTTP_MALFORMED_REQUEST,
+        // llhttp says what it refused in `reason` ("Invalid method encountered").
+        `the request is not valid HTTP: ${typeof err.reason === 'string' ? err.reason : reason}`,
+        { context: { reason } },
+      );
+  }
+}
+
+/** The limits a refused request may have broken, named in its message. */
+export interface RequestLimits {
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  maxHeaderBytes: number;
+  maxParamLength: number;
+}
+
+/** An HTTP/1.1 request must name its host (RFC 9112, 3.2). */
+export function missingHost(): AppError {
+  return new AppError(
+    PlatformErrorCodes.HTTP_MALFORMED_REQUEST,
+    'the request is not valid HTTP: an HTTP/1.1 request needs a Host header',
+    { context: { reason: 'MISSING_HOST' } },
+  );
+}
+
+/** Any expectation but `100-continue`, which Node meets by itself. */
+export function unmetExpectation(expect: string | undefined): AppError {
+  return new AppError(
+    PlatformErrorCodes.HTTP_EXPECTATION_FAILED,
+    `unsupported Expect header ${JSON.stringify(expect ?? '')}: only 100-continue is supported`,
+  );
+}
+
+/** A JSON body that would poison prototypes if merged carelessly: refused, and said so. */
+export function forbiddenKey(): AppError {
+  return new AppError(
+    PlatformErrorCodes.HTTP_FORBIDDEN_KEY,
+    'the JSON body has a forbidden key: __proto__, or constructor with prototype (prototype poisoning)',
+    { context: { reason: 'FORBIDDEN_PROTOTYPE_KEY' } },
+  );
 }

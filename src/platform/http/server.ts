@@ -3,13 +3,27 @@
  * Prometheus metrics, and a draining switch for graceful shutdown. Routes are added by each
  * service; this file knows nothing about them except the status table of their error codes.
  */
+import { maxHeaderSize, STATUS_CODES } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { fastify, LogController } from 'fastify';
-import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply } from 'fastify';
 import type { Registry } from 'prom-client';
 import { AppError, PlatformErrorCodes } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { asCodedError, errorResponse, PLATFORM_HTTP_STATUSES } from './errors.ts';
-import type { HttpStatusTable } from './errors.ts';
+import {
+  asCodedError,
+  errorResponse,
+  forbiddenKey,
+  missingHost,
+  PLATFORM_HTTP_STATUSES,
+  refusedRequest,
+  unmetExpectation,
+} from './errors.ts';
+import type { HttpStatusTable, RequestLimits } from './errors.ts';
+
+/** Longest path parameter the router accepts (Fastify's default); ids are 36-character UUIDs. */
+const MAX_PARAM_LENGTH = 100;
 
 export interface HttpOptions {
   logger: Logger;
@@ -34,6 +48,12 @@ export function createHttpServer(options: HttpOptions): HttpServer {
   const statuses: HttpStatusTable = { ...PLATFORM_HTTP_STATUSES, ...options.errorStatuses };
   // Widened to Fastify's logger type so that the app keeps Fastify's default generics.
   const loggerInstance: FastifyBaseLogger = options.logger;
+  const limits = (): RequestLimits => ({
+    headersTimeoutMs: app.server.headersTimeout,
+    requestTimeoutMs: app.server.requestTimeout,
+    maxHeaderBytes: maxHeaderSize,
+    maxParamLength: MAX_PARAM_LENGTH,
+  });
   const app = fastify({
     loggerInstance,
     // Request lines would drown the event logs; errors are still logged by the error handler.
@@ -41,12 +61,48 @@ export function createHttpServer(options: HttpOptions): HttpServer {
     // While closing, our drain hook answers 503 ERP_HTTP_DRAINING, not Fastify's bare 503.
     return503OnClosing: false,
     bodyLimit: 1_048_576,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // Node answers a missing Host header with a bare 400 of its own: checked in onRequest instead.
+    http: { requireHostHeader: false },
+    // What the router refuses before any hook or route runs (a bad percent-encoding, a path
+    // parameter too long) answers in our shape too, not Fastify's.
+    frameworkErrors: (err, _request, reply) => {
+      const { status, body } = errorResponse(refusedRequest(err, limits()), statuses);
+      void (reply as FastifyReply).code(status).send(body);
+    },
+    // What Node's HTTP parser refuses never reaches Fastify: answered on the raw socket.
+    clientErrorHandler: (err, socket) => {
+      if (err.code === 'ECONNRESET' || socket.destroyed) return;
+      const refused = refusedRequest(err, limits());
+      options.logger.debug({ code: refused.code, reason: err.code }, 'request refused');
+      answerRaw(socket, errorResponse(refused, statuses));
+      socket.destroy();
+    },
+  });
+  // Without these listeners Node answers a bare 417 to an unknown `Expect`, and closes the socket
+  // of a CONNECT (a proxy request) without a word.
+  app.server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {
+    const { status, body } = errorResponse(unmetExpectation(request.headers.expect), statuses);
+    // The body the client may send anyway is not read: the socket cannot be reused.
+    response.writeHead(status, {
+      'content-type': 'application/json; charset=utf-8',
+      connection: 'close',
+    });
+    response.end(JSON.stringify(body));
+  });
+  app.server.on('connect', (request: IncomingMessage, socket: Socket) => {
+    const notFound = new AppError(
+      PlatformErrorCodes.HTTP_NOT_FOUND,
+      `no route ${request.method ?? 'CONNECT'} ${request.url ?? ''}`,
+    );
+    answerRaw(socket, errorResponse(notFound, statuses));
+    socket.destroy();
   });
   let draining = false;
   let inFlight = 0;
   const idle: (() => void)[] = [];
 
-  app.addHook('onRequest', async (_request, reply) => {
+  app.addHook('onRequest', async (request, reply) => {
     inFlight++;
     let finished = false;
     // 'close' also fires when the client goes away first: its handler may still be running,
@@ -62,7 +118,23 @@ export function createHttpServer(options: HttpOptions): HttpServer {
     if (draining) {
       const { status, body } = errorResponse(draining503(), statuses);
       await reply.code(status).header('connection', 'close').send(body);
+    } else if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
+      const { status, body } = errorResponse(missingHost(), statuses);
+      await reply.code(status).header('connection', 'close').send(body);
     }
+  });
+
+  // Fastify's own parser, which refuses `__proto__` and `constructor.prototype` keys, says
+  // "not valid JSON" about them: say why instead. Valid JSON only costs a second parse when
+  // refused, never when accepted.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = body.toString();
+    void parseJson(request, text, (err, value) => {
+      if (err !== null && isJson(text)) done(forbiddenKey(), undefined);
+      else done(err, value);
+    });
   });
 
   app.setErrorHandler((err, request, reply) => {
@@ -122,4 +194,31 @@ function draining503(): AppError {
     'the service is shutting down; retry on another instance',
     { retryable: true },
   );
+}
+
+/**
+ * Writes an error response straight on the socket, as Node itself does for what its parser refuses:
+ * there is no request to answer through. Unless a response is already under way on it (a pipelined
+ * request), which the peer would read as garbage.
+ */
+function answerRaw(socket: Socket, { status, body }: { status: number; body: unknown }): void {
+  const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (!socket.writable || inFlight?.headersSent === true) return;
+  const json = JSON.stringify(body);
+  socket.write(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
+      'content-type: application/json; charset=utf-8\r\n' +
+      `content-length: ${Buffer.byteLength(json)}\r\n` +
+      'connection: close\r\n\r\n' +
+      json,
+  );
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
