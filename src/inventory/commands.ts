@@ -46,6 +46,12 @@ export interface CommandResult {
 export interface CommandMeta {
   tenantId: string;
   correlationId?: string;
+  /**
+   * Runs inside the command's transaction, after its write and before the commit (an idempotent
+   * request stores its response here, so that the two commit together). Makes the command take
+   * the locking path: one transaction, no optimistic attempt.
+   */
+  inTransaction?: (trx: Kysely<InventoryDB>, result: CommandResult) => Promise<void>;
 }
 
 export const SOURCE_SERVICE = 'inventory-service';
@@ -119,10 +125,15 @@ export function createCommandHandler(options: CommandOptions) {
     const { db } = options.database;
     for (let attempt = 1; ; attempt++) {
       try {
+        const { inTransaction } = meta;
         const result =
-          attempt === 1
+          attempt === 1 && inTransaction === undefined
             ? await runOnce(db, command, meta, false)
-            : await db.transaction().execute((trx) => runOnce(trx, command, meta, true));
+            : await db.transaction().execute(async (trx) => {
+                const done = await runOnce(trx, command, meta, true);
+                await inTransaction?.(trx, done);
+                return done;
+              });
         options.outbox?.committed();
         return result;
       } catch (err) {

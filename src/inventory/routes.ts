@@ -1,8 +1,13 @@
 /** The Inventory HTTP API: products and stock adjustments, per tenant (X-Tenant-ID). */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { parseInput, tenantOf } from '../platform/index.ts';
-import type { Database, HttpStatusTable } from '../platform/index.ts';
-import type { CommandHandler } from './commands.ts';
+import { idempotent, parseInput, tenantOf } from '../platform/index.ts';
+import type {
+  Database,
+  HttpStatusTable,
+  StoredResponse,
+  StoreResponse,
+} from '../platform/index.ts';
+import type { CommandHandler, CommandMeta, CommandResult } from './commands.ts';
 import type { InventoryDB } from './db.ts';
 import { InventoryErrorCodes, productNotFound } from './errors.ts';
 import type { InventoryErrorCode } from './errors.ts';
@@ -32,23 +37,28 @@ export function registerInventoryRoutes(app: FastifyInstance, deps: InventoryRou
   app.post('/api/v1/products', async (request, reply) => {
     const tenantId = tenantOf(request);
     const body = parseInput(createProductBody, request.body);
-    const result = await deps.commands.createProduct(
-      {
-        sku: body.sku,
-        name: body.name,
-        category: body.category,
-        unitPrice: body.unit_price,
-        quantityOnHand: body.quantity_on_hand,
-        reorderLevel: body.reorder_level,
-        reorderQuantity: body.reorder_quantity,
-        location: body.location,
-      },
-      { tenantId, correlationId: correlationOf(request) },
+    const respond = (result: CommandResult): StoredResponse => ({
+      status: 201,
+      body: productJson(result.product),
+      headers: { location: `/api/v1/products/${result.product.id}` },
+    });
+    return idempotent(request, reply, db, tenantId, async (store) =>
+      respond(
+        await deps.commands.createProduct(
+          {
+            sku: body.sku,
+            name: body.name,
+            category: body.category,
+            unitPrice: body.unit_price,
+            quantityOnHand: body.quantity_on_hand,
+            reorderLevel: body.reorder_level,
+            reorderQuantity: body.reorder_quantity,
+            location: body.location,
+          },
+          metaOf(request, tenantId, store, respond),
+        ),
+      ),
     );
-    return reply
-      .code(201)
-      .header('location', `/api/v1/products/${result.product.id}`)
-      .send(productJson(result.product));
   });
 
   app.get('/api/v1/products', async (request) => {
@@ -70,20 +80,42 @@ export function registerInventoryRoutes(app: FastifyInstance, deps: InventoryRou
     const tenantId = tenantOf(request);
     const { id } = parseInput(productParams, request.params, 'path');
     const body = parseInput(stockAdjustmentBody, request.body);
-    const result = await deps.commands.adjustStock(
-      id,
-      { quantityChange: body.quantity_change, reason: body.reason },
-      { tenantId, correlationId: correlationOf(request) },
-    );
-    return reply.code(201).send({
-      product: productJson(result.product),
-      events: result.events.map((e) => ({
-        event_id: e.metadata.event_id,
-        event_type: e.metadata.event_type,
-        priority: e.metadata.priority,
-      })),
+    const respond = (result: CommandResult): StoredResponse => ({
+      status: 201,
+      body: {
+        product: productJson(result.product),
+        events: result.events.map((e) => ({
+          event_id: e.metadata.event_id,
+          event_type: e.metadata.event_type,
+          priority: e.metadata.priority,
+        })),
+      },
     });
+    return idempotent(request, reply, db, tenantId, async (store) =>
+      respond(
+        await deps.commands.adjustStock(
+          id,
+          { quantityChange: body.quantity_change, reason: body.reason },
+          metaOf(request, tenantId, store, respond),
+        ),
+      ),
+    );
   });
+}
+
+/** The command's metadata; with an Idempotency-Key, the response is stored in its transaction. */
+function metaOf(
+  request: FastifyRequest,
+  tenantId: string,
+  store: StoreResponse | undefined,
+  respond: (result: CommandResult) => StoredResponse,
+): CommandMeta {
+  const correlationId = correlationOf(request);
+  return {
+    tenantId,
+    ...(correlationId === undefined ? {} : { correlationId }),
+    ...(store === undefined ? {} : { inTransaction: (trx, result) => store(trx, respond(result)) }),
+  };
 }
 
 function correlationOf(request: FastifyRequest): string | undefined {

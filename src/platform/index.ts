@@ -1,7 +1,19 @@
 // The platform layer: configuration, errors, retry policy, database, HTTP shell, logs, metrics,
 // the process shell. Depends on the contract only; knows nothing of Kafka or the services.
-export { defineSettings, env, loadConfig, loadServiceConfig } from './config.ts';
-export type { AnySettingsSection, Config, KafkaSettings, SettingsSection } from './config.ts';
+export {
+  DEFAULT_HTTP_SETTINGS,
+  defineSettings,
+  env,
+  loadConfig,
+  loadServiceConfig,
+} from './config.ts';
+export type {
+  AnySettingsSection,
+  Config,
+  HttpSettings,
+  KafkaSettings,
+  SettingsSection,
+} from './config.ts';
 export { AppError, isAppError, isOutage, isRetryable, PlatformErrorCodes } from './errors.ts';
 export type { AppErrorOptions, PlatformErrorCode } from './errors.ts';
 export { parseOptions } from './options.ts';
@@ -20,6 +32,8 @@ export type { Migration } from './database/migrations.ts';
 export { openDatabase } from './database/open.ts';
 export { PLATFORM_HTTP_STATUSES } from './http/errors.ts';
 export type { HttpStatusTable } from './http/errors.ts';
+export { idempotencyMigration, idempotent, pruneIdempotencyKeys } from './http/idempotency.ts';
+export type { StoredResponse, StoreResponse } from './http/idempotency.ts';
 export { parseInput, tenantOf } from './http/input.ts';
 export { createHttpServer } from './http/server.ts';
 export type { HttpOptions, HttpServer } from './http/server.ts';

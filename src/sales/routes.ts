@@ -3,7 +3,7 @@
  * another tenant's ids answer 404, as if they did not exist.
  */
 import type { FastifyInstance } from 'fastify';
-import { parseInput, tenantOf } from '../platform/index.ts';
+import { idempotent, parseInput, tenantOf } from '../platform/index.ts';
 import type { Database, HttpStatusTable } from '../platform/index.ts';
 import { acknowledgeAlert, getAlert, getAlertHistory, listAlerts } from './alerts-repository.ts';
 import type { SalesDB } from './db.ts';
@@ -56,27 +56,36 @@ export function registerSalesRoutes(app: FastifyInstance, options: SalesRoutesOp
     return { ...alert, history: await getAlertHistory(db, tenantId, id) };
   });
 
-  app.post('/api/v1/alerts/:id/acknowledge', async (request) => {
+  app.post('/api/v1/alerts/:id/acknowledge', async (request, reply) => {
     const tenantId = tenantOf(request);
     const { id } = parseInput(idParamsSchema, request.params, 'params');
-    return db.transaction().execute((trx) => acknowledgeAlert(trx, tenantId, id, now()));
+    return idempotent(request, reply, db, tenantId, (store) =>
+      db.transaction().execute(async (trx) => {
+        const response = { status: 200, body: await acknowledgeAlert(trx, tenantId, id, now()) };
+        await store?.(trx, response);
+        return response;
+      }),
+    );
   });
 
   app.post('/api/v1/orders', async (request, reply) => {
     const tenantId = tenantOf(request);
     const body = parseInput(createOrderBodySchema, request.body);
-    const order = await db.transaction().execute(async (trx) => {
-      // Sales knows a tenant's products from inventory.product_created: an order for anything
-      // else would be promised stock that exists nowhere.
-      const unknown = await unknownProductIds(
-        trx,
-        tenantId,
-        body.lines.map((l) => l.product_id),
-      );
-      if (unknown.length > 0) throw unknownProducts(unknown);
-      return createOrder(trx, tenantId, body, now());
-    });
-    return reply.code(201).send(order);
+    return idempotent(request, reply, db, tenantId, (store) =>
+      db.transaction().execute(async (trx) => {
+        // Sales knows a tenant's products from inventory.product_created: an order for anything
+        // else would be promised stock that exists nowhere.
+        const unknown = await unknownProductIds(
+          trx,
+          tenantId,
+          body.lines.map((l) => l.product_id),
+        );
+        if (unknown.length > 0) throw unknownProducts(unknown);
+        const response = { status: 201, body: await createOrder(trx, tenantId, body, now()) };
+        await store?.(trx, response);
+        return response;
+      }),
+    );
   });
 
   app.get('/api/v1/orders', async (request) => {

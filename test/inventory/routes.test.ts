@@ -241,3 +241,40 @@ test('unknown keys are refused in bodies and queries alike, naming the key', asy
   assert.equal(query.statusCode, 400);
   assert.equal(query.json().error.field, 'colour');
 });
+
+test('Idempotency-Key: a retried create or adjustment answers the first response, with one effect', async (t) => {
+  const { app } = await setup(t);
+  const withKey = (key: string) => ({ ...tenant('tenant-1'), 'idempotency-key': key });
+  const create = () =>
+    app.inject({
+      method: 'POST',
+      url: '/api/v1/products',
+      headers: withKey('create-1'),
+      payload: product,
+    });
+  const created = await create();
+  const again = await create();
+  assert.equal(again.statusCode, 201);
+  assert.deepEqual(again.json(), created.json());
+  assert.equal(again.headers.location, created.headers.location);
+  const list = await app.inject({ url: '/api/v1/products', headers: tenant('tenant-1') });
+  assert.equal(list.json().items.length, 1, 'one product, not a duplicate sku error either');
+
+  const id = created.json().id as string;
+  const adjust = (key: string, quantity_change: number) =>
+    app.inject({
+      method: 'POST',
+      url: `/api/v1/products/${id}/stock-adjustments`,
+      headers: withKey(key),
+      payload: { quantity_change, reason: 'sale' },
+    });
+  const first = await adjust('adj-1', -5);
+  const retried = await adjust('adj-1', -5);
+  assert.deepEqual(retried.json(), first.json());
+  assert.equal(retried.headers['idempotent-replayed'], 'true');
+  const reused = await adjust('adj-1', -6);
+  assert.equal(reused.statusCode, 422);
+  assert.equal(reused.json().error.code, 'ERP_HTTP_IDEMPOTENCY_KEY_REUSED');
+  const read = await app.inject({ url: `/api/v1/products/${id}`, headers: tenant('tenant-1') });
+  assert.equal(read.json().quantity_on_hand, 95, 'adjusted once');
+});

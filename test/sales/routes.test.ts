@@ -328,3 +328,42 @@ test('an order for a product Sales does not know is 422 ERP_SALES_UNKNOWN_PRODUC
   assert.deepEqual(list.json().items, []);
   assert.equal((await order('tenant-b', ['PB'])).statusCode, 201);
 });
+
+test('Idempotency-Key: a retried order or acknowledgement answers the first response, once', async (t) => {
+  const { app, raise, as } = await setup(t);
+  const headers = (key: string) => ({ ...as('tenant-a'), 'idempotency-key': key });
+  const order = () =>
+    app.inject({
+      method: 'POST',
+      url: '/api/v1/orders',
+      headers: headers('order-1'),
+      payload: { customer: 'ACME', lines: [{ product_id: 'P1', quantity: 2 }] },
+    });
+  const first = await order();
+  const again = await order();
+  assert.equal(again.statusCode, 201);
+  assert.deepEqual(again.json(), first.json());
+  const orders = await app.inject({ url: '/api/v1/orders', headers: as('tenant-a') });
+  assert.equal(orders.json().items.length, 1);
+
+  await raise('tenant-a', { product_id: 'P1' });
+  const [alert] = (await app.inject({ url: '/api/v1/alerts', headers: as('tenant-a') })).json()
+    .items;
+  const ack = () =>
+    app.inject({
+      method: 'POST',
+      url: `/api/v1/alerts/${alert.id}/acknowledge`,
+      headers: headers('ack-1'),
+    });
+  const acked = await ack();
+  assert.equal(acked.statusCode, 200);
+  const retried = await ack();
+  assert.deepEqual([retried.statusCode, retried.json()], [200, acked.json()]);
+  // Without the key, acknowledging again is the 409 it always was.
+  const plain = await app.inject({
+    method: 'POST',
+    url: `/api/v1/alerts/${alert.id}/acknowledge`,
+    headers: as('tenant-a'),
+  });
+  assert.equal(plain.statusCode, 409);
+});

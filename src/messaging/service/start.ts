@@ -8,8 +8,10 @@ import { join } from 'node:path';
 import {
   createLogger,
   createMetricsRegistry,
+  idempotencyMigration,
   migrate,
   openDatabase,
+  pruneIdempotencyKeys,
   readMigrations,
   retryWhileUnavailable,
 } from '../../platform/index.ts';
@@ -32,6 +34,8 @@ export function serviceMigrations<DB, S, E>(
 ): Migration[] {
   const consumes = definition.consumes?.(config, settings);
   return [
+    // Every service answers POSTs with Idempotency-Key support.
+    idempotencyMigration(),
     ...(definition.outbox === undefined ? [] : [outboxMigration(definition.outbox.table)]),
     ...(consumes === undefined ? [] : [inboxMigration(consumes.inboxTable ?? 'inbox')]),
     ...(typeof definition.migrations === 'string'
@@ -177,6 +181,8 @@ export async function startService<DB, S, E>(
     });
     closers.push(() => service.stop());
     await service.start();
+    const pruning = pruneIdempotencyKeysHourly(database, logger);
+    closers.push(() => Promise.resolve(clearInterval(pruning)));
     const { host, port } = options.listen ?? { host: config.host, port: definition.port(settings) };
     const address = await service.http.listen({ host, port });
     logger.info({ address, database: database.kind }, `${definition.name} listening on ${address}`);
@@ -191,4 +197,20 @@ export async function startService<DB, S, E>(
     await closeAll();
     throw err;
   }
+}
+
+/** Idempotency keys are kept at least this long: a client retrying within a day gets its first answer. */
+export const IDEMPOTENCY_RETENTION_MS = 24 * 3_600_000;
+
+function pruneIdempotencyKeysHourly<DB>(database: Database<DB>, logger: Logger): NodeJS.Timeout {
+  const timer = setInterval(() => {
+    pruneIdempotencyKeys(database.db, new Date(Date.now() - IDEMPOTENCY_RETENTION_MS)).then(
+      (deleted) => {
+        if (deleted > 0) logger.debug({ deleted }, 'pruned expired idempotency keys');
+      },
+      (err: unknown) => logger.warn({ err }, 'pruning idempotency keys failed; retried next hour'),
+    );
+  }, 3_600_000);
+  timer.unref();
+  return timer;
 }

@@ -16,6 +16,8 @@ export const PLATFORM_HTTP_STATUSES: HttpStatusTable = {
   [PlatformErrorCodes.HTTP_INVALID_INPUT]: 400,
   [PlatformErrorCodes.HTTP_MISSING_TENANT]: 400,
   [PlatformErrorCodes.HTTP_INVALID_TENANT]: 400,
+  [PlatformErrorCodes.HTTP_INVALID_IDEMPOTENCY_KEY]: 400,
+  [PlatformErrorCodes.HTTP_IDEMPOTENCY_KEY_REUSED]: 422,
   [PlatformErrorCodes.HTTP_MALFORMED_REQUEST]: 400,
   [PlatformErrorCodes.HTTP_FORBIDDEN_KEY]: 400,
   [PlatformErrorCodes.HTTP_REQUEST_TIMEOUT]: 408,
