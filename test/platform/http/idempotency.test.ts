@@ -21,7 +21,7 @@ import {
 import type { Database } from '../../../src/platform/index.ts';
 import { testDatabase } from '../../support/database.ts';
 
-async function counterServer(t: TestContext, database: Database<unknown>) {
+function counterServer(t: TestContext, database: Database<unknown>) {
   const server = createHttpServer({
     logger: createLogger('test', 'silent'),
     metrics: createMetricsRegistry('test', false),
@@ -58,11 +58,11 @@ async function setup(t: TestContext) {
         database.db,
       )
     ).rows[0]?.n ?? 0;
-  return { database, effects, app: await counterServer(t, database) };
+  return { database, effects, app: counterServer(t, database) };
 }
 
 const post = (
-  app: Awaited<ReturnType<typeof counterServer>>,
+  app: ReturnType<typeof counterServer>,
   tenant: string,
   key: string | undefined,
   body: object,
@@ -87,7 +87,7 @@ test('the same key and request answer the first response, with one effect, also 
   assert.equal(await effects('tenant-a'), 1);
 
   // A new server on the same database: what a restart looks like.
-  const restarted = await counterServer(t, database);
+  const restarted = counterServer(t, database);
   const later = await post(restarted, 'tenant-a', 'k-1', { a: 1 });
   assert.deepEqual([later.statusCode, later.json()], [201, first.json()]);
   assert.equal(await effects('tenant-a'), 1);
