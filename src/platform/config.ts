@@ -28,6 +28,39 @@ export const env = {
     .optional(),
 };
 
+/**
+ * How long the HTTP shell waits on a client. Without bounds, a client that sends its headers and
+ * a few bytes of a promised body holds a socket (and a request in flight, which a graceful stop
+ * waits for) for as long as it likes; enough of them and the service runs out of sockets.
+ */
+export interface HttpSettings {
+  /**
+   * The whole request, headers and body, must arrive within this; else 408
+   * ERP_HTTP_REQUEST_TIMEOUT and the connection is closed. A connection with no byte moving
+   * either way for twice this (a client that stopped reading its answer) is closed. Default 30 000:
+   * our bodies are at most 1 MiB, which a link of 300 kbit/s still sends in time.
+   */
+  requestTimeoutMs: number;
+  /**
+   * The request line and headers must arrive within this (at most requestTimeoutMs); else 408.
+   * Default 10 000 (or requestTimeoutMs if shorter): a few hundred bytes, which no live client
+   * takes seconds to send.
+   */
+  headersTimeoutMs: number;
+  /**
+   * An idle keep-alive connection is closed after this. Default 5 000 (Node's own default):
+   * long enough for a client's next request, short enough that idle sockets do not pile up.
+   * Behind a load balancer, set it above the balancer's idle timeout.
+   */
+  keepAliveTimeoutMs: number;
+}
+
+export const DEFAULT_HTTP_SETTINGS: Readonly<HttpSettings> = {
+  requestTimeoutMs: 30_000,
+  headersTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 5_000,
+};
+
 const sharedSchema = z.object({
   // The design document's variables, with its defaults.
   KAFKA_BOOTSTRAP_SERVERS: env.text.default('localhost:9092'),
@@ -73,6 +106,10 @@ const sharedSchema = z.object({
     .pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
     .default('info'),
   SHUTDOWN_TIMEOUT_MS: env.positiveInt.default(30_000),
+  HTTP_REQUEST_TIMEOUT_MS: env.positiveInt.default(DEFAULT_HTTP_SETTINGS.requestTimeoutMs),
+  // Unset: the default, or the request timeout when that is shorter.
+  HTTP_HEADERS_TIMEOUT_MS: env.positiveInt.optional(),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: env.positiveInt.default(DEFAULT_HTTP_SETTINGS.keepAliveTimeoutMs),
   OUTBOX_POLL_INTERVAL_MS: env.positiveInt.default(1_000),
 });
 
@@ -109,6 +146,7 @@ export interface Config {
   logLevel: SharedEnv['LOG_LEVEL'];
   shutdownTimeoutMs: number;
   outboxPollIntervalMs: number;
+  http: HttpSettings;
 }
 
 /**
@@ -173,6 +211,15 @@ function configFrom(e: SharedEnv): Config {
       ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'],
     );
   }
+  const headersTimeoutMs =
+    e.HTTP_HEADERS_TIMEOUT_MS ??
+    Math.min(DEFAULT_HTTP_SETTINGS.headersTimeoutMs, e.HTTP_REQUEST_TIMEOUT_MS);
+  if (headersTimeoutMs > e.HTTP_REQUEST_TIMEOUT_MS) {
+    throw invalid(
+      `invalid configuration: HTTP_HEADERS_TIMEOUT_MS (${headersTimeoutMs}) must not exceed HTTP_REQUEST_TIMEOUT_MS (${e.HTTP_REQUEST_TIMEOUT_MS}): the headers are part of the request`,
+      ['HTTP_HEADERS_TIMEOUT_MS', 'HTTP_REQUEST_TIMEOUT_MS'],
+    );
+  }
   const kafka: KafkaSettings = {
     clientId: e.KAFKA_CLIENT_ID,
     bootstrapServers: e.KAFKA_BOOTSTRAP_SERVERS.split(',')
@@ -208,5 +255,10 @@ function configFrom(e: SharedEnv): Config {
     logLevel: e.LOG_LEVEL,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     outboxPollIntervalMs: e.OUTBOX_POLL_INTERVAL_MS,
+    http: {
+      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+      headersTimeoutMs,
+      keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    },
   };
 }

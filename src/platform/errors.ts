@@ -96,7 +96,7 @@ export const PlatformErrorCodes = {
   HTTP_HEADERS_TOO_LARGE: 'ERP_HTTP_HEADERS_TOO_LARGE',
   /** An `Expect` header other than `100-continue`. */
   HTTP_EXPECTATION_FAILED: 'ERP_HTTP_EXPECTATION_FAILED',
-  /** The request (its headers, or all of it) was not received in time. */
+  /** The request (its headers, or all of it) was not received in time (HTTP_*_TIMEOUT_MS). */
   HTTP_REQUEST_TIMEOUT: 'ERP_HTTP_REQUEST_TIMEOUT',
   /** A request failed for a reason that has no code of ours (a bug); the log has the cause. */
   INTERNAL: 'ERP_INTERNAL',

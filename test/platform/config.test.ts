@@ -96,3 +96,36 @@ test("a service's own section is parsed with the shared settings, and only its v
       err.context.variables.sort().join() === 'COUNTER_PORT,LOG_LEVEL',
   );
 });
+
+test('HTTP timeouts: defaults, values, and headers never allowed longer than the whole request', () => {
+  assert.deepEqual(loadConfig({}).http, {
+    requestTimeoutMs: 30_000,
+    headersTimeoutMs: 10_000,
+    keepAliveTimeoutMs: 5_000,
+  });
+  assert.deepEqual(
+    loadConfig({
+      HTTP_REQUEST_TIMEOUT_MS: '500',
+      HTTP_HEADERS_TIMEOUT_MS: '500',
+      HTTP_KEEP_ALIVE_TIMEOUT_MS: '100',
+    }).http,
+    { requestTimeoutMs: 500, headersTimeoutMs: 500, keepAliveTimeoutMs: 100 },
+  );
+  assert.throws(
+    () => loadConfig({ HTTP_REQUEST_TIMEOUT_MS: '0', HTTP_KEEP_ALIVE_TIMEOUT_MS: 'soon' }),
+    (err: { code: string; context: { variables: string[] } }) =>
+      err.code === 'ERP_CFG_INVALID' &&
+      err.context.variables.sort().join() === 'HTTP_KEEP_ALIVE_TIMEOUT_MS,HTTP_REQUEST_TIMEOUT_MS',
+  );
+  assert.equal(
+    loadConfig({ HTTP_REQUEST_TIMEOUT_MS: '5000' }).http.headersTimeoutMs,
+    5_000,
+    'unset, the headers timeout follows a shorter request timeout',
+  );
+  assert.throws(
+    () => loadConfig({ HTTP_REQUEST_TIMEOUT_MS: '5000', HTTP_HEADERS_TIMEOUT_MS: '6000' }),
+    (err: { code: string; context: { variables: string[] } }) =>
+      err.code === 'ERP_CFG_INVALID' &&
+      err.context.variables.sort().join() === 'HTTP_HEADERS_TIMEOUT_MS,HTTP_REQUEST_TIMEOUT_MS',
+  );
+});

@@ -102,6 +102,7 @@ export function buildService<DB, S, E>(
     logger,
     metrics,
     isReady: () => ready,
+    timeouts: config.http,
     ...(definition.errorStatuses === undefined ? {} : { errorStatuses: definition.errorStatuses }),
   });
   parts.routes?.(server.app);

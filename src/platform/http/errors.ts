@@ -64,7 +64,7 @@ export function refusedRequest(
     case 'ERR_HTTP_REQUEST_TIMEOUT':
       return new AppError(
         PlatformErrorCodes.HTTP_REQUEST_TIMEOUT,
-        'the request was not received in time',
+        `the request was not received in time (its headers within ${limits.headersTimeoutMs} ms, all of it within ${limits.requestTimeoutMs} ms)`,
         {
           context: {
             reason,

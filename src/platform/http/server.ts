@@ -9,6 +9,8 @@ import type { Socket } from 'node:net';
 import { fastify, LogController } from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply } from 'fastify';
 import type { Registry } from 'prom-client';
+import { DEFAULT_HTTP_SETTINGS } from '../config.ts';
+import type { HttpSettings } from '../config.ts';
 import { AppError, PlatformErrorCodes } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import {
@@ -32,6 +34,8 @@ export interface HttpOptions {
   isReady: () => boolean;
   /** HTTP status of the service's own error codes. Default: none (the platform's only). */
   errorStatuses?: HttpStatusTable;
+  /** How long to wait on a client (HTTP_*_TIMEOUT_MS). Default: DEFAULT_HTTP_SETTINGS. */
+  timeouts?: Partial<HttpSettings>;
 }
 
 export interface HttpServer {
@@ -48,6 +52,12 @@ export function createHttpServer(options: HttpOptions): HttpServer {
   const statuses: HttpStatusTable = { ...PLATFORM_HTTP_STATUSES, ...options.errorStatuses };
   // Widened to Fastify's logger type so that the app keeps Fastify's default generics.
   const loggerInstance: FastifyBaseLogger = options.logger;
+  const { requestTimeoutMs, keepAliveTimeoutMs, ...timeouts } = {
+    ...DEFAULT_HTTP_SETTINGS,
+    ...options.timeouts,
+  };
+  // Node refuses headers allowed longer than the whole request; the configuration refuses it too.
+  const headersTimeoutMs = Math.min(timeouts.headersTimeoutMs, requestTimeoutMs);
   const limits = (): RequestLimits => ({
     headersTimeoutMs: app.server.headersTimeout,
     requestTimeoutMs: app.server.requestTimeout,
@@ -62,8 +72,22 @@ export function createHttpServer(options: HttpOptions): HttpServer {
     return503OnClosing: false,
     bodyLimit: 1_048_576,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
-    // Node answers a missing Host header with a bare 400 of its own: checked in onRequest instead.
-    http: { requireHostHeader: false },
+    // A slow or stalled client (headers, then 7 of 100 promised bytes) gets 408 and its socket
+    // closed, rather than holding it for ever (Fastify's default: no request timeout).
+    requestTimeout: requestTimeoutMs,
+    // A socket with no byte moving either way (a client that stopped reading its answer) is
+    // closed, later than a stalled request gets its 408.
+    connectionTimeout: 2 * requestTimeoutMs,
+    keepAliveTimeout: keepAliveTimeoutMs,
+    http: {
+      requestTimeout: requestTimeoutMs,
+      headersTimeout: headersTimeoutMs,
+      // Node enforces both timeouts by sweeping its connections every 30 s by default: a
+      // timeout would then take up to 30 s more. A sweep walks a list; once a second is cheap.
+      connectionsCheckingInterval: Math.max(10, Math.min(1_000, Math.floor(headersTimeoutMs / 2))),
+      // Node answers a missing Host header with a bare 400 of its own: checked in onRequest.
+      requireHostHeader: false,
+    },
     // What the router refuses before any hook or route runs (a bad percent-encoding, a path
     // parameter too long) answers in our shape too, not Fastify's.
     frameworkErrors: (err, _request, reply) => {
