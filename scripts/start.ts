@@ -74,10 +74,12 @@ async function main(): Promise<void> {
 
   for (const service of services) {
     // Own process group: Ctrl-C reaches only this script, which then stops each service once
-    // with SIGTERM (a service takes a second signal as "exit now").
+    // with SIGTERM (a service takes a second signal as "exit now"). The IPC channel sends nothing:
+    // it closes when this script dies, however it dies (kill -9 included), and each service then
+    // stops gracefully on its own (src/platform/service-runner.ts).
     const child = spawn(process.execPath, [service.entry], {
       env,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       detached: true,
     });
     service.child = child;

@@ -1,7 +1,9 @@
 /**
  * The process shell of a service: start it, print where it listens, and on SIGTERM/SIGINT stop
  * it gracefully within a bound; a second signal exits at once. A failure to start, or a fatal
- * error later, exits non-zero with the error's code so that a supervisor notices.
+ * error later, exits non-zero with the error's code so that a supervisor notices. A service
+ * started with an IPC channel (by `npm start`) also stops gracefully when that channel closes:
+ * its supervisor died. Its output going nowhere (EPIPE) changes nothing (see logger.ts).
  */
 import { isAppError, PlatformErrorCodes } from './errors.ts';
 import type { Logger } from './logger.ts';
@@ -49,6 +51,14 @@ export async function runService(options: RunOptions): Promise<void> {
 
   process.on('SIGTERM', () => void shutdown('SIGTERM', 0));
   process.on('SIGINT', () => void shutdown('SIGINT', 0));
+  // Whoever read our output is gone: a write to process.stdout or stderr (a library's console
+  // line) then fails with EPIPE, which unhandled would crash the service without its graceful
+  // stop. Nothing is lost that could still be shown.
+  process.stdout.on('error', () => {});
+  process.stderr.on('error', () => {});
+  watchSupervisor(() => {
+    if (!stopping) void shutdown('supervisor gone', 0);
+  });
 
   const fatal = (err: unknown) => {
     logger.fatal({ err, code: isAppError(err) ? err.code : undefined }, `${options.name} failed`);
@@ -66,6 +76,26 @@ export async function runService(options: RunOptions): Promise<void> {
     return;
   }
   if (stopping) await service.stop();
+}
+
+/**
+ * Calls `gone` once the process that started us with an IPC channel (`npm start`) is gone. A
+ * supervisor killed with -9 sends no SIGTERM, and our own process group (so that Ctrl-C reaches
+ * only the supervisor) gets no SIGHUP either; left alone we would run, unseen, for ever. The IPC
+ * channel rather than polling the parent's pid: the kernel closes the channel the moment the
+ * parent dies, with no polling interval and no pid reuse to get wrong, and a parent that wants its
+ * child to outlive it (a process manager, a test) simply opens none. No channel, nothing watched.
+ */
+function watchSupervisor(gone: () => void): void {
+  // Started with a channel (process.send exists even once it closed), already closed: gone.
+  if (typeof process.send !== 'function') return;
+  if (!process.connected) {
+    gone();
+    return;
+  }
+  process.once('disconnect', gone);
+  // The channel never keeps the process alive by itself: the service's own handles do.
+  process.channel?.unref();
 }
 
 /**
