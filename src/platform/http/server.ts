@@ -90,8 +90,15 @@ export function createHttpServer(options: HttpOptions): HttpServer {
     },
     // What the router refuses before any hook or route runs (a bad percent-encoding, a path
     // parameter too long) answers in our shape too, not Fastify's.
-    frameworkErrors: (err, _request, reply) => {
-      const { status, body } = errorResponse(refusedRequest(err, limits()), statuses);
+    // (Its third error, a failed async route constraint, is ours: we have none, but it is a 500.)
+    frameworkErrors: (err, request, reply) => {
+      if ((err.statusCode ?? 500) >= 500) request.log.error({ err }, 'unhandled error');
+      const { status, body } = errorResponse(
+        (err.statusCode ?? 500) < 500
+          ? refusedRequest(err, limits())
+          : new AppError(PlatformErrorCodes.INTERNAL, 'internal error'),
+        statuses,
+      );
       void (reply as FastifyReply).code(status).send(body);
     },
     // What Node's HTTP parser refuses never reaches Fastify: answered on the raw socket.
