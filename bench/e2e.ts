@@ -15,6 +15,8 @@ import { inventoryService, inventorySettings } from '../src/inventory/index.ts';
 import type { InventoryDB } from '../src/inventory/index.ts';
 import { buildService, createProducer } from '../src/messaging/index.ts';
 import { createMetricsRegistry, loadServiceConfig } from '../src/platform/index.ts';
+import { benchAuth } from './auth.ts';
+import type { BenchAuth } from './auth.ts';
 import { createHttpClient, type HttpClient } from './http-client.ts';
 import type { SalesDB } from '../src/sales/index.ts';
 import { benchConfig, buildBenchSales, processedCount } from './sales-app.ts';
@@ -45,6 +47,8 @@ interface System {
   salesDb: BenchDatabase<SalesDB>;
   inventoryUrl: string;
   http: HttpClient;
+  /** Headers acting for a tenant (a token, or X-Tenant-ID with AUTH_MODE=none). */
+  headers(tenant: string): Record<string, string>;
   /** Products posted so far, for the catch-up check. */
   productsCreated: number;
   close(): Promise<void>;
@@ -197,14 +201,18 @@ export async function runE2e(ctx: BenchContext): Promise<void> {
 }
 
 async function startSystem(ctx: BenchContext, engine: Engine): Promise<System> {
-  return engine === 'postgres' ? startProcesses(ctx) : startInProcess(ctx, engine);
+  const auth = await benchAuth();
+  say(
+    `  authentication: ${auth.mode === 'none' ? 'none (AUTH_MODE=none, X-Tenant-ID)' : 'development issuer, ES256 bearer tokens'}`,
+  );
+  return engine === 'postgres' ? startProcesses(ctx, auth) : startInProcess(ctx, engine, auth);
 }
 
 /**
  * PostgreSQL: each service as its own process (src/<service>/main.ts, as deployed), so that the two
  * services and this load generator do not share one event loop.
  */
-async function startProcesses(ctx: BenchContext): Promise<System> {
+async function startProcesses(ctx: BenchContext, auth: BenchAuth): Promise<System> {
   const inventoryTopic = uniqueName('bench-e2e-inventory-events');
   const salesTopic = uniqueName('bench-e2e-sales-events');
   await createNamedTopic(ctx, inventoryTopic, 3);
@@ -231,6 +239,8 @@ async function startProcesses(ctx: BenchContext): Promise<System> {
     INVENTORY_PORT: String(inventoryPort),
     SALES_PORT: String(salesPort),
     LOG_LEVEL: 'warn',
+    AUTH_MODE: auth.mode,
+    DATA_DIR: auth.dataDir,
   };
   const children = ['inventory', 'sales'].map((name) =>
     spawn(process.execPath, [`src/${name}/main.ts`], {
@@ -269,11 +279,12 @@ async function startProcesses(ctx: BenchContext): Promise<System> {
     `  postgres: Inventory and Sales as processes (src/<service>/main.ts), on PostgreSQL schemas ${inventoryDb.schema} and ${salesDb.schema}`,
   );
   return {
-    processed: (eventType) => scrapeProcessed(salesUrl, eventType),
+    processed: (eventType) => scrapeProcessed(salesUrl, eventType, auth.headers()),
     inventoryDb,
     salesDb,
     inventoryUrl,
     http,
+    headers: (tenant) => auth.headers(tenant),
     productsCreated: 0,
     async close() {
       http.close();
@@ -284,8 +295,12 @@ async function startProcesses(ctx: BenchContext): Promise<System> {
   };
 }
 
-async function scrapeProcessed(salesUrl: string, eventType: string): Promise<number> {
-  const text = await (await fetch(`${salesUrl}/metrics`)).text();
+async function scrapeProcessed(
+  salesUrl: string,
+  eventType: string,
+  headers: Record<string, string>,
+): Promise<number> {
+  const text = await (await fetch(`${salesUrl}/metrics`, { headers })).text();
   let total = 0;
   for (const line of text.split('\n')) {
     if (
@@ -307,7 +322,7 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function startInProcess(ctx: BenchContext, engine: Engine): Promise<System> {
+async function startInProcess(ctx: BenchContext, engine: Engine, auth: BenchAuth): Promise<System> {
   const inventoryTopic = uniqueName('bench-e2e-inventory-events');
   const salesTopic = uniqueName('bench-e2e-sales-events');
   await createNamedTopic(ctx, inventoryTopic, 3);
@@ -332,8 +347,9 @@ async function startInProcess(ctx: BenchContext, engine: Engine): Promise<System
     producer,
     logger: ctx.logger,
     metrics: createMetricsRegistry('inventory-service', false),
+    authenticator: auth.authenticator,
   });
-  const sales = buildBenchSales(config, salesDb.database, ctx.logger);
+  const sales = buildBenchSales(config, salesDb.database, ctx.logger, auth.authenticator);
   await Promise.all([inventory.start(), sales.app.start()]);
   const address = await inventory.http.listen({ host: '127.0.0.1', port: 0 });
   await sales.app.http.listen({ host: '127.0.0.1', port: 0 });
@@ -345,6 +361,7 @@ async function startInProcess(ctx: BenchContext, engine: Engine): Promise<System
     salesDb,
     inventoryUrl: address,
     http,
+    headers: (tenant) => auth.headers(tenant),
     productsCreated: 0,
     async close() {
       http.close();
@@ -366,7 +383,7 @@ async function createProducts(system: System, count: number): Promise<Product[]>
         const tenantId = tenantOf(i + j);
         const res = await system.http.post<{ id?: string }>(
           `${system.inventoryUrl}/api/v1/products`,
-          { 'x-tenant-id': tenantId },
+          system.headers(tenantId),
           {
             sku: `E2E-${randomUUID().slice(0, 13)}`,
             name: `Bench product ${i + j}`,
@@ -405,7 +422,7 @@ async function adjust(system: System, product: Product): Promise<Adjustment> {
   const started = performance.now();
   const res = await system.http.post<{ events?: { event_id: string; event_type: string }[] }>(
     `${system.inventoryUrl}/api/v1/products/${product.id}/stock-adjustments`,
-    { 'x-tenant-id': product.tenantId },
+    system.headers(product.tenantId),
     { quantity_change: -1, reason: 'sale' },
   );
   const body = res.body;

@@ -2,8 +2,8 @@
 import type { Registry } from 'prom-client';
 import { buildService, createProducer, serviceConsumer } from '../src/messaging/index.ts';
 import type { EventProducer, Service } from '../src/messaging/index.ts';
-import { createMetricsRegistry, loadServiceConfig } from '../src/platform/index.ts';
-import type { Config, Database, Logger } from '../src/platform/index.ts';
+import { createMetricsRegistry, headerTenancy, loadServiceConfig } from '../src/platform/index.ts';
+import type { Authenticator, Config, Database, Logger } from '../src/platform/index.ts';
 import { salesService, salesSettings } from '../src/sales/index.ts';
 import type { SalesDB, SalesParts, SalesSettings } from '../src/sales/index.ts';
 
@@ -43,6 +43,7 @@ export function buildBenchSales(
   { config, settings }: BenchConfig,
   database: Database<SalesDB>,
   logger: Logger,
+  authenticator: Authenticator = headerTenancy(),
 ): BenchSales {
   const conn = { clientId: 'bench-sales', bootstrapServers: config.kafka.bootstrapServers };
   const producer = createProducer(conn);
@@ -60,6 +61,7 @@ export function buildBenchSales(
     ...(consumer === undefined ? {} : { consumer }),
     logger,
     metrics,
+    authenticator,
   });
   return {
     app,

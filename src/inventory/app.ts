@@ -30,6 +30,7 @@ export const inventoryService = defineService<InventoryDB, InventorySettings, In
   outbox: { table: 'events', channel: INVENTORY_OUTBOX_CHANNEL },
   publishes: (config) => [config.kafka.inventoryTopic],
   errorStatuses: INVENTORY_HTTP_STATUSES,
+  scopes: { read: 'inventory:read', write: 'inventory:write' },
   build({ config, database, outbox }) {
     const commands = createCommandHandler({ database, topic: config.kafka.inventoryTopic, outbox });
     return {

@@ -7,6 +7,7 @@
  * later in the middle of a request.
  */
 import { z } from 'zod';
+import type { AuthSettings } from './auth/index.ts';
 import { AppError, PlatformErrorCodes } from './errors.ts';
 
 /** Building blocks for a service's own variables, with the same parsing rules as ours. */
@@ -19,6 +20,7 @@ export const env = {
     .transform((v) => v === 'true' || v === '1' || v === 'yes'),
   port: z.coerce.number().int().min(0).max(65535),
   positiveInt: z.coerce.number().int().min(1),
+  nonNegativeInt: z.coerce.number().int().min(0),
   text: z.string().trim().min(1),
   /** Unset or empty means undefined. */
   optionalText: z
@@ -111,6 +113,18 @@ const sharedSchema = z.object({
   HTTP_HEADERS_TIMEOUT_MS: env.positiveInt.optional(),
   HTTP_KEEP_ALIVE_TIMEOUT_MS: env.positiveInt.default(DEFAULT_HTTP_SETTINGS.keepAliveTimeoutMs),
   OUTBOX_POLL_INTERVAL_MS: env.positiveInt.default(1_000),
+  // Unset: `oidc` with AUTH_ISSUER_URL, else the development issuer. `none` only when set.
+  AUTH_MODE: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .pipe(z.enum(['oidc', 'dev', 'none']))
+    .optional(),
+  AUTH_ISSUER_URL: env.optionalText.pipe(z.url({ protocol: /^https?$/ }).optional()),
+  AUTH_AUDIENCE: env.text.default('erp-events'),
+  AUTH_TENANT_CLAIM: env.text.default('tenant_id'),
+  AUTH_CLOCK_SKEW_SECONDS: env.nonNegativeInt.default(30),
+  AUTH_OPEN_METRICS: env.bool.default(false),
 });
 
 type SharedEnv = z.infer<typeof sharedSchema>;
@@ -147,6 +161,7 @@ export interface Config {
   shutdownTimeoutMs: number;
   outboxPollIntervalMs: number;
   http: HttpSettings;
+  auth: AuthSettings;
 }
 
 /**
@@ -220,6 +235,7 @@ function configFrom(e: SharedEnv): Config {
       ['HTTP_HEADERS_TIMEOUT_MS', 'HTTP_REQUEST_TIMEOUT_MS'],
     );
   }
+  const auth = authFrom(e);
   const kafka: KafkaSettings = {
     clientId: e.KAFKA_CLIENT_ID,
     bootstrapServers: e.KAFKA_BOOTSTRAP_SERVERS.split(',')
@@ -260,5 +276,29 @@ function configFrom(e: SharedEnv): Config {
       headersTimeoutMs,
       keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
     },
+    auth,
+  };
+}
+
+function authFrom(e: SharedEnv): AuthSettings {
+  const mode = e.AUTH_MODE ?? (e.AUTH_ISSUER_URL === undefined ? 'dev' : 'oidc');
+  if (mode === 'oidc' && e.AUTH_ISSUER_URL === undefined) {
+    throw invalid('invalid configuration: AUTH_MODE=oidc needs AUTH_ISSUER_URL', [
+      'AUTH_ISSUER_URL',
+    ]);
+  }
+  if (mode !== 'oidc' && e.AUTH_ISSUER_URL !== undefined) {
+    throw invalid(
+      `invalid configuration: AUTH_ISSUER_URL is set but AUTH_MODE is ${mode}: unset one of them`,
+      ['AUTH_MODE', 'AUTH_ISSUER_URL'],
+    );
+  }
+  return {
+    mode,
+    ...(e.AUTH_ISSUER_URL === undefined ? {} : { issuerUrl: e.AUTH_ISSUER_URL }),
+    audience: e.AUTH_AUDIENCE,
+    tenantClaim: e.AUTH_TENANT_CLAIM,
+    clockSkewSeconds: e.AUTH_CLOCK_SKEW_SECONDS,
+    openMetrics: e.AUTH_OPEN_METRICS,
   };
 }

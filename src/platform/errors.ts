@@ -98,6 +98,20 @@ export const PlatformErrorCodes = {
   HTTP_EXPECTATION_FAILED: 'ERP_HTTP_EXPECTATION_FAILED',
   /** The request (its headers, or all of it) was not received in time (HTTP_*_TIMEOUT_MS). */
   HTTP_REQUEST_TIMEOUT: 'ERP_HTTP_REQUEST_TIMEOUT',
+  /** An API route called without `Authorization: Bearer <token>`. 401 with a challenge. */
+  AUTH_MISSING_TOKEN: 'ERP_AUTH_MISSING_TOKEN',
+  /** A token that does not verify (signature, issuer, audience, shape); `reason` says which. */
+  AUTH_INVALID_TOKEN: 'ERP_AUTH_INVALID_TOKEN',
+  /** A token past its `exp` (beyond AUTH_CLOCK_SKEW_SECONDS). */
+  AUTH_TOKEN_EXPIRED: 'ERP_AUTH_TOKEN_EXPIRED',
+  /** A valid token without the scope the route needs; `required_scope` names it. 403. */
+  AUTH_INSUFFICIENT_SCOPE: 'ERP_AUTH_INSUFFICIENT_SCOPE',
+  /** A valid token without a tenant (AUTH_TENANT_CLAIM) on a route that reads a tenant's data. 403. */
+  AUTH_NO_TENANT: 'ERP_AUTH_NO_TENANT',
+  /** The issuer's discovery document or keys cannot be fetched. Outage (503). */
+  AUTH_UNAVAILABLE: 'ERP_AUTH_UNAVAILABLE',
+  /** The development issuer's key file under DATA_DIR is unreadable. */
+  AUTH_DEV_KEY: 'ERP_AUTH_DEV_KEY',
   /** A request failed for a reason that has no code of ours (a bug); the log has the cause. */
   INTERNAL: 'ERP_INTERNAL',
 } as const;

@@ -36,6 +36,22 @@ export { idempotencyMigration, idempotent, pruneIdempotencyKeys } from './http/i
 export type { StoredResponse, StoreResponse } from './http/idempotency.ts';
 export { parseInput, tenantOf } from './http/input.ts';
 export { createHttpServer } from './http/server.ts';
+export type { AccessOptions, RouteAccess } from './http/access.ts';
+export {
+  createAuthenticator,
+  DEV_ISSUER,
+  headerTenancy,
+  loadDevIssuer,
+  SCOPES,
+} from './auth/index.ts';
+export type {
+  Authenticator,
+  AuthMode,
+  AuthSettings,
+  DevIssuer,
+  Principal,
+  Scope,
+} from './auth/index.ts';
 export type { HttpOptions, HttpServer } from './http/server.ts';
 export { createLogger } from './logger.ts';
 export type { Logger } from './logger.ts';

@@ -47,6 +47,7 @@ export function salesService(options: SalesOptions = {}) {
     publishes: (config) => [config.kafka.salesTopic],
     consumes: (config, s) => ({ groupId: s.consumerGroup, topics: [config.kafka.inventoryTopic] }),
     errorStatuses: SALES_HTTP_STATUSES,
+    scopes: { read: 'sales:read', write: 'sales:write' },
     build({ config, settings, database, outbox, logger }) {
       const channels = options.channels ?? defaultChannels(settings, logger);
       const dispatcher = createNotificationDispatcher({

@@ -99,7 +99,15 @@ const request = fc.record({
     id.map((i) => `/api/v1/forecasts/${segment(i)}`),
     nasty.map((s) => `/${segment(s)}`),
   ),
-  tenant: fc.option(fc.oneof(fc.constantFrom('tenant-1', 'tenant-2'), nasty), { nil: undefined }),
+  // Who calls: a token of a tenant, a signed token naming a nasty tenant, or a nasty header.
+  caller: fc.option(
+    fc.oneof(
+      fc.constantFrom('tenant-1', 'tenant-2').map((tenant) => ({ tenant })),
+      nasty.map((tenant) => ({ tenant })),
+      nasty.map((authorization) => ({ authorization })),
+    ),
+    { nil: undefined },
+  ),
   idempotencyKey: fc.option(fc.oneof(fc.constantFrom('k-1', 'k-2'), nasty), { nil: undefined }),
   body: fc.option(body, { nil: undefined }),
 });
@@ -121,7 +129,11 @@ test('generated HTTP requests never get a 5xx, and every refusal is one document
     fc.asyncProperty(request, async (r) => {
       const app = r.service === 'inventory' ? system.inventory.http : system.sales.http;
       const headers: Record<string, string> = {};
-      if (r.tenant !== undefined && sendable(r.tenant)) headers['x-tenant-id'] = r.tenant;
+      if (r.caller !== undefined && 'tenant' in r.caller) {
+        Object.assign(headers, await system.headers(r.caller.tenant));
+      } else if (r.caller !== undefined && sendable(r.caller.authorization)) {
+        headers['authorization'] = r.caller.authorization;
+      }
       if (r.idempotencyKey !== undefined && sendable(r.idempotencyKey)) {
         headers['idempotency-key'] = r.idempotencyKey;
       }

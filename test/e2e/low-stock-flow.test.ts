@@ -26,12 +26,12 @@ after(async () => {
   for (const fn of cleanups) await fn();
 });
 
-const tenantHeaders = (tenant: string) => ({ 'x-tenant-id': tenant });
+const tenantHeaders = (tenant: string) => system.headers(tenant);
 
 async function openAlerts(tenant: string) {
   const res = await system.sales.http.inject({
     url: '/api/v1/alerts?status=open',
-    headers: tenantHeaders(tenant),
+    headers: await tenantHeaders(tenant),
   });
   assert.equal(res.statusCode, 200);
   const body = res.json();
@@ -43,7 +43,7 @@ test('adjusting stock from 100 to 8 with reorder level 10 opens one alert in Sal
   const created = await system.inventory.http.inject({
     method: 'POST',
     url: '/api/v1/products',
-    headers: tenantHeaders(tenant),
+    headers: await tenantHeaders(tenant),
     payload: {
       sku: 'LAP-001',
       name: 'Laptop Computer',
@@ -60,7 +60,7 @@ test('adjusting stock from 100 to 8 with reorder level 10 opens one alert in Sal
   const adjusted = await system.inventory.http.inject({
     method: 'POST',
     url: `/api/v1/products/${productId}/stock-adjustments`,
-    headers: tenantHeaders(tenant),
+    headers: await tenantHeaders(tenant),
     payload: { quantity_change: -92, reason: 'sale' },
   });
   assert.equal(adjusted.statusCode, 201);

@@ -12,6 +12,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { clusterBootstrap, ensureCluster } from '../../scripts/cluster.ts';
+import { loadDevIssuer, SCOPES } from '../../src/platform/index.ts';
 import type { Product } from './load.ts';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
@@ -210,10 +211,31 @@ export class ServiceProcess {
     clearTimeout(timer);
   }
 
+  /**
+   * `Bearer <token>` of the development issuer the process runs with (its DATA_DIR): for a
+   * tenant, or without one for /metrics (scope `ops`). Minted once per tenant.
+   */
+  async authorization(tenant?: string): Promise<string> {
+    const key = tenant ?? '';
+    let token = this.tokens.get(key);
+    if (token === undefined) {
+      const issuer = await loadDevIssuer(this.env['DATA_DIR']!);
+      const claims =
+        tenant === undefined ? { scope: 'ops' } : { tenant_id: tenant, scope: SCOPES.join(' ') };
+      token = `Bearer ${await issuer.sign({ ...claims, sub: 'faults' }, 'erp-events', 4 * 3600)}`;
+      this.tokens.set(key, token);
+    }
+    return token;
+  }
+  private readonly tokens = new Map<string, string>();
+
   /** Reads /metrics into the counters of this incarnation. */
   async scrape(): Promise<void> {
     if (!this.running) return;
-    const res = await fetch(`${this.url}/metrics`, { signal: AbortSignal.timeout(2000) });
+    const res = await fetch(`${this.url}/metrics`, {
+      headers: { authorization: await this.authorization() },
+      signal: AbortSignal.timeout(2000),
+    });
     this.countersNow = parseCounters(await res.text());
   }
 
@@ -363,10 +385,11 @@ export async function createProducts(
   const products: Product[] = [];
   for (let t = 0; t < tenants; t++) {
     const tenant = `tenant-${t + 1}`;
+    const authorization = await inventory.authorization(tenant);
     for (let i = 0; i < perTenant; i++) {
       const res = await fetch(`${inventory.url}/api/v1/products`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-tenant-id': tenant },
+        headers: { 'content-type': 'application/json', authorization },
         body: JSON.stringify({
           sku: `SKU-${t + 1}-${i + 1}`,
           name: `Product ${i + 1} of ${tenant}`,
@@ -381,7 +404,7 @@ export async function createProducts(
       if (res.status !== 201)
         throw new Error(`creating a product: HTTP ${res.status} ${await res.text()}`);
       const body = (await res.json()) as { id: string };
-      products.push({ tenant, id: body.id });
+      products.push({ tenant, id: body.id, authorization });
     }
   }
   return products;

@@ -8,6 +8,8 @@ import { randomUUID } from 'node:crypto';
 export interface Product {
   tenant: string;
   id: string;
+  /** `Bearer <token>` of the tenant. */
+  authorization: string;
 }
 
 export type Outcome = 'acked' | 'rejected' | 'unknown';
@@ -70,7 +72,7 @@ export function startLoad(options: LoadOptions): Load {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
-          'x-tenant-id': product.tenant,
+          authorization: product.authorization,
           'x-correlation-id': adjustment.correlationId,
         },
         body: JSON.stringify({ quantity_change: -1, reason: 'sale' }),

@@ -37,13 +37,13 @@ async function underLoad(t: TestContext, name: string) {
  * Until the port refuses connections, sends a GET every 5 ms, each on a connection of its own
  * (the load's keep-alive connections may be closed under it), and tallies the answers.
  */
-async function probeUntilClosed(url: string): Promise<Map<string, number>> {
+async function probeUntilClosed(url: string, authorization: string): Promise<Map<string, number>> {
   const tally = new Map<string, number>();
   const once = () =>
     new Promise<string>((done) => {
       const req = request(
         `${url}/api/v1/products?limit=1`,
-        { agent: false, headers: { 'x-tenant-id': 'tenant-1' }, timeout: 300 },
+        { agent: false, headers: { authorization }, timeout: 300 },
         (res) => {
           let body = '';
           res.on('data', (b: Buffer) => (body += b.toString()));
@@ -109,9 +109,10 @@ async function topicIndex(
 test('SIGTERM to Inventory under load: new requests refused (503 or at connect), exit 0 in time, no committed event left unpublished', async (t) => {
   const { s, inventory, sales, load, done } = await underLoad(t, 'shutdown-inventory');
   await sleep(8000);
+  const authorization = await inventory.authorization('tenant-1');
   const signalledAt = Date.now();
   const exiting = inventory.signal('SIGTERM');
-  const probes = await probeUntilClosed(inventory.url);
+  const probes = await probeUntilClosed(inventory.url, authorization);
   const exit = await exiting;
   const tookMs = exit!.at - signalledAt;
   // What the outbox holds right after the exit, before anything could publish it.

@@ -3,7 +3,12 @@ import { test } from 'node:test';
 import { createCommandHandler } from '../../src/inventory/commands.ts';
 import type { InventoryDB } from '../../src/inventory/db.ts';
 import { INVENTORY_HTTP_STATUSES, registerInventoryRoutes } from '../../src/inventory/routes.ts';
-import { createHttpServer, createLogger, createMetricsRegistry } from '../../src/platform/index.ts';
+import {
+  createHttpServer,
+  createLogger,
+  createMetricsRegistry,
+  headerTenancy,
+} from '../../src/platform/index.ts';
 import { testDatabase } from '../support/database.ts';
 
 async function setup(t: Parameters<typeof testDatabase>[0]) {
@@ -18,6 +23,7 @@ async function setup(t: Parameters<typeof testDatabase>[0]) {
     logger: createLogger('test', 'silent'),
     metrics: createMetricsRegistry('test', false),
     isReady: () => true,
+    access: { authenticator: headerTenancy() },
     errorStatuses: INVENTORY_HTTP_STATUSES,
   });
   registerInventoryRoutes(server.app, { database, commands });

@@ -129,3 +129,52 @@ test('HTTP timeouts: defaults, values, and headers never allowed longer than the
       err.context.variables.sort().join() === 'HTTP_HEADERS_TIMEOUT_MS,HTTP_REQUEST_TIMEOUT_MS',
   );
 });
+
+test('authentication: the development issuer by default, OIDC with an issuer URL, none only when asked', () => {
+  const dev = loadConfig({}).auth;
+  assert.deepEqual(dev, {
+    mode: 'dev',
+    audience: 'erp-events',
+    tenantClaim: 'tenant_id',
+    clockSkewSeconds: 30,
+    openMetrics: false,
+  });
+  const oidc = loadConfig({
+    AUTH_ISSUER_URL: 'https://id.example.com/realms/erp',
+    AUTH_AUDIENCE: 'erp',
+    AUTH_TENANT_CLAIM: 'org',
+    AUTH_CLOCK_SKEW_SECONDS: '0',
+    AUTH_OPEN_METRICS: 'true',
+  }).auth;
+  assert.deepEqual(oidc, {
+    mode: 'oidc',
+    issuerUrl: 'https://id.example.com/realms/erp',
+    audience: 'erp',
+    tenantClaim: 'org',
+    clockSkewSeconds: 0,
+    openMetrics: true,
+  });
+  assert.equal(loadConfig({ AUTH_MODE: 'NONE' }).auth.mode, 'none');
+
+  const refused: [Record<string, string>, string[]][] = [
+    [{ AUTH_MODE: 'oidc' }, ['AUTH_ISSUER_URL']],
+    [
+      { AUTH_MODE: 'none', AUTH_ISSUER_URL: 'https://id.example.com' },
+      ['AUTH_MODE', 'AUTH_ISSUER_URL'],
+    ],
+    [{ AUTH_ISSUER_URL: 'ftp://id.example.com' }, ['AUTH_ISSUER_URL']],
+    [{ AUTH_ISSUER_URL: 'not a url' }, ['AUTH_ISSUER_URL']],
+    [{ AUTH_MODE: 'basic' }, ['AUTH_MODE']],
+    [{ AUTH_CLOCK_SKEW_SECONDS: '-1' }, ['AUTH_CLOCK_SKEW_SECONDS']],
+  ];
+  for (const [vars, variables] of refused) {
+    assert.throws(
+      () => loadConfig(vars),
+      (err: { code?: string; context?: { variables?: string[] } }) => {
+        assert.equal(err.code, 'ERP_CFG_INVALID');
+        assert.deepEqual(err.context?.variables, variables, JSON.stringify(vars));
+        return true;
+      },
+    );
+  }
+});

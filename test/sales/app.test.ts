@@ -16,6 +16,7 @@ import type { IncomingRecord } from '../../src/messaging/index.ts';
 import { createMetricsRegistry, loadServiceConfig } from '../../src/platform/index.ts';
 import { salesService } from '../../src/sales/index.ts';
 import type { Notification, NotificationChannel, SalesDB } from '../../src/sales/index.ts';
+import { testIssuer } from '../support/auth.ts';
 import { testDatabase } from '../support/database.ts';
 import { testBootstrap, uniqueName, waitUntil } from '../support/kafka.ts';
 import { lowStockEvent, silentLogger } from './fixtures.ts';
@@ -52,6 +53,7 @@ test('consumes low stock, publishes the alert event, notifies, and stops gracefu
       return Promise.resolve();
     },
   };
+  const issuer = await testIssuer();
   const app = buildService(salesService({ channels: [pager] }), {
     config,
     settings,
@@ -60,6 +62,7 @@ test('consumes low stock, publishes the alert event, notifies, and stops gracefu
     consumer,
     logger: silentLogger,
     metrics: createMetricsRegistry('sales-test', false),
+    authenticator: issuer.authenticator,
   });
   t.after(() => app.stop());
 
@@ -106,7 +109,7 @@ test('consumes low stock, publishes the alert event, notifies, and stops gracefu
 
   const alerts = await app.http.inject({
     url: '/api/v1/alerts',
-    headers: { 'x-tenant-id': tenant },
+    headers: await issuer.headers(tenant),
   });
   assert.equal(alerts.json().items.length, 1);
 
@@ -114,7 +117,7 @@ test('consumes low stock, publishes the alert event, notifies, and stops gracefu
   const stopping = app.stop();
   const drained = await app.http.inject({
     url: '/api/v1/alerts',
-    headers: { 'x-tenant-id': tenant },
+    headers: await issuer.headers(tenant),
   });
   assert.equal(drained.statusCode, 503);
   assert.equal(drained.json().error.code, 'ERP_HTTP_DRAINING');

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
-import { createHttpServer, createMetricsRegistry } from '../../src/platform/index.ts';
+import {
+  createHttpServer,
+  createMetricsRegistry,
+  headerTenancy,
+} from '../../src/platform/index.ts';
 import type { SalesDB } from '../../src/sales/db.ts';
 import { createLowStockHandler } from '../../src/sales/handlers/low-stock.ts';
 import { registerSalesRoutes, SALES_HTTP_STATUSES } from '../../src/sales/routes.ts';
@@ -21,6 +25,7 @@ async function setup(t: TestContext) {
     logger: silentLogger,
     metrics: createMetricsRegistry('sales-test', false),
     isReady: () => true,
+    access: { authenticator: headerTenancy() },
     errorStatuses: SALES_HTTP_STATUSES,
   });
   // A clock a second further on each call, so that "newest first" never hinges on a tie.

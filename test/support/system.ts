@@ -14,6 +14,7 @@ import {
 } from '../../src/messaging/index.ts';
 import type { KafkaConnectionOptions, Service } from '../../src/messaging/index.ts';
 import {
+  createAuthenticator,
   createLogger,
   createMetricsRegistry,
   loadServiceConfig,
@@ -21,6 +22,7 @@ import {
 import type { Config, Database } from '../../src/platform/index.ts';
 import { salesService } from '../../src/sales/index.ts';
 import type { SalesDB, SalesParts } from '../../src/sales/index.ts';
+import { testIssuer } from './auth.ts';
 import { testDatabase } from './database.ts';
 import type { Cleanup } from './database.ts';
 import { testBootstrap, uniqueName } from './kafka.ts';
@@ -32,6 +34,8 @@ export interface TestSystem {
   sales: Service<SalesParts>;
   inventoryDb: Database<InventoryDB>;
   salesDb: Database<SalesDB>;
+  /** Authorization headers both services accept, for `tenant` (all scopes unless given). */
+  headers(tenant: string, scopes?: readonly string[]): Promise<{ authorization: string }>;
 }
 
 export async function startSystem(
@@ -68,6 +72,12 @@ export async function startSystem(
   const inventoryDb = await testDatabase<InventoryDB>(t, 'inventory');
   const salesDb = await testDatabase<SalesDB>(t, 'sales');
   const logger = createLogger('test', config.logLevel);
+  // The development issuer unless the environment says otherwise (AUTH_MODE=none, an issuer URL).
+  const issuer = await testIssuer();
+  const authenticator =
+    config.auth.mode === 'dev'
+      ? issuer.authenticator
+      : await createAuthenticator(config.auth, issuer.dataDir);
 
   const inventoryProducer = createProducer({ ...conn, clientId: 'test-inventory' });
   const inventory = buildService(inventoryService, {
@@ -75,6 +85,7 @@ export async function startSystem(
     database: inventoryDb,
     producer: inventoryProducer,
     logger: logger.child({ service: 'inventory' }),
+    authenticator,
     metrics: createMetricsRegistry('inventory-service', false),
   });
   const salesProducer = createProducer({ ...conn, clientId: 'test-sales' });
@@ -88,6 +99,7 @@ export async function startSystem(
       overrides: { maxWaitMs: 100 },
     }),
     logger: logger.child({ service: 'sales' }),
+    authenticator,
     metrics: createMetricsRegistry('sales-service', false),
   });
   stops.push(
@@ -95,5 +107,13 @@ export async function startSystem(
     () => Promise.allSettled([inventoryProducer.close(), salesProducer.close()]),
   );
   await Promise.all([inventory.start(), sales.start()]);
-  return { config, conn, inventory, sales, inventoryDb, salesDb };
+  return {
+    config,
+    conn,
+    inventory,
+    sales,
+    inventoryDb,
+    salesDb,
+    headers: (tenant, scopes) => issuer.headers(tenant, scopes),
+  };
 }

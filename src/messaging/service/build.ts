@@ -8,7 +8,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { AppError, createHttpServer, PlatformErrorCodes } from '../../platform/index.ts';
-import type { Config, Database, Logger, RetryPolicy } from '../../platform/index.ts';
+import type { Authenticator, Config, Database, Logger, RetryPolicy } from '../../platform/index.ts';
 import { createInboxConsumer } from '../inbox/consumer.ts';
 import type { InboxConsumer } from '../inbox/consumer.ts';
 import { createPrometheusConsumerMetrics } from '../inbox/metrics.ts';
@@ -33,6 +33,8 @@ export interface ServiceResources<DB, S> {
   consumer?: EventConsumer;
   logger: Logger;
   metrics: Registry;
+  /** Who may call the routes (createAuthenticator from config.auth, or headerTenancy()). */
+  authenticator: Authenticator;
   /** Record retries of the inbox consumer. Default: DEFAULT_RETRY_POLICY. */
   retryPolicy?: Partial<RetryPolicy>;
   /** Called once if consuming ends on its own (the process should exit). Default: a log line only. */
@@ -103,6 +105,11 @@ export function buildService<DB, S, E>(
     metrics,
     isReady: () => ready,
     timeouts: config.http,
+    access: {
+      authenticator: resources.authenticator,
+      openMetrics: config.auth.openMetrics,
+      ...(definition.scopes === undefined ? {} : { scopes: definition.scopes }),
+    },
     ...(definition.errorStatuses === undefined ? {} : { errorStatuses: definition.errorStatuses }),
   });
   parts.routes?.(server.app);

@@ -89,6 +89,11 @@ export interface ServiceDefinition<DB, S, E> {
   consumes?(config: Config, settings: S): ConsumedTopics;
   /** HTTP status of its error codes. */
   errorStatuses?: HttpStatusTable;
+  /**
+   * The token scopes its routes need: `read` for GET and HEAD, `write` for the rest, unless a
+   * route declares `config: { access }`. Default: any authenticated caller.
+   */
+  scopes?: { read: string; write: string };
   build(ctx: ServiceContext<DB, S>): ServiceParts<DB, E>;
 }
 

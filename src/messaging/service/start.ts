@@ -6,6 +6,7 @@
  */
 import { join } from 'node:path';
 import {
+  createAuthenticator,
   createLogger,
   createMetricsRegistry,
   idempotencyMigration,
@@ -15,7 +16,7 @@ import {
   readMigrations,
   retryWhileUnavailable,
 } from '../../platform/index.ts';
-import type { Config, Database, Logger, Migration } from '../../platform/index.ts';
+import type { Authenticator, Config, Database, Logger, Migration } from '../../platform/index.ts';
 import { inboxMigration } from '../inbox/table.ts';
 import { kafkaConnectionFrom } from '../kafka/connection.ts';
 import { createConsumer, createProducer, ensureTopics } from '../kafka/index.ts';
@@ -169,11 +170,14 @@ export async function startService<DB, S, E>(
     });
     // Closed by the service once it runs it; closing twice is harmless.
     if (consumer !== undefined) closers.push(() => consumer.close());
+    const authenticator = await createAuthenticator(config.auth, config.dataDir);
+    logAuthentication(authenticator, logger);
     const service = buildService(definition, {
       config,
       settings,
       database,
       producer,
+      authenticator,
       ...(consumer === undefined ? {} : { consumer }),
       logger,
       metrics: createMetricsRegistry(definition.name),
@@ -197,6 +201,25 @@ export async function startService<DB, S, E>(
     await closeAll();
     throw err;
   }
+}
+
+/** The start log says who may call: loudly when nobody is checked. */
+function logAuthentication(authenticator: Authenticator, logger: Logger): void {
+  const line = `authentication: ${authenticator.describe()}`;
+  if (authenticator.mode === 'none') {
+    logger.warn({ auth: authenticator.mode }, line);
+    return;
+  }
+  logger.info({ auth: authenticator.mode }, line);
+  // The issuer may be down at start: requests then get 503 ERP_AUTH_UNAVAILABLE until it is back.
+  authenticator.check().then(
+    (what) => logger.info({ auth: authenticator.mode }, `authentication: ${what}`),
+    (err: unknown) =>
+      logger.warn(
+        { err, auth: authenticator.mode },
+        'authentication: the issuer cannot be reached yet',
+      ),
+  );
 }
 
 /** Idempotency keys are kept at least this long: a client retrying within a day gets its first answer. */

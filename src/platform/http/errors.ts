@@ -25,6 +25,12 @@ export const PLATFORM_HTTP_STATUSES: HttpStatusTable = {
   [PlatformErrorCodes.HTTP_EXPECTATION_FAILED]: 417,
   [PlatformErrorCodes.HTTP_HEADERS_TOO_LARGE]: 431,
   [PlatformErrorCodes.DB_CONFLICT]: 409,
+  [PlatformErrorCodes.AUTH_MISSING_TOKEN]: 401,
+  [PlatformErrorCodes.AUTH_INVALID_TOKEN]: 401,
+  [PlatformErrorCodes.AUTH_TOKEN_EXPIRED]: 401,
+  [PlatformErrorCodes.AUTH_INSUFFICIENT_SCOPE]: 403,
+  [PlatformErrorCodes.AUTH_NO_TENANT]: 403,
+  [PlatformErrorCodes.AUTH_UNAVAILABLE]: 503,
   // A contract violation that reaches a route is the caller's input.
   ...Object.fromEntries(CONTRACT_ERROR_CODES.map((code) => [code, 400])),
 };

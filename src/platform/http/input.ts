@@ -2,26 +2,19 @@
 import type { FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { AppError, PlatformErrorCodes } from '../errors.ts';
+import { missingTenantOf } from './access.ts';
 
-const TENANT_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
-
-/** The tenant of a request, from X-Tenant-ID until authentication arrives. */
+/**
+ * The tenant of a request: its verified principal's (see access.ts), never a header the caller
+ * chose, except with AUTH_MODE=none. Throws when the principal names no tenant.
+ */
 export function tenantOf(request: FastifyRequest): string {
-  const raw = request.headers['x-tenant-id'];
-  const value = Array.isArray(raw) ? raw[0] : raw;
-  if (value === undefined || value === '') {
-    throw new AppError(
-      PlatformErrorCodes.HTTP_MISSING_TENANT,
-      'the X-Tenant-ID header is required',
-    );
-  }
-  if (!TENANT_PATTERN.test(value)) {
-    throw new AppError(
-      PlatformErrorCodes.HTTP_INVALID_TENANT,
-      'X-Tenant-ID must be 1-128 characters of A-Z a-z 0-9 . _ -',
-    );
-  }
-  return value;
+  const tenantId = request.principal?.tenantId;
+  if (tenantId !== undefined) return tenantId;
+  const why = missingTenantOf(request);
+  // A route that reads a tenant but was declared public: a bug of the route, not the caller's.
+  if (why === undefined) throw new AppError(PlatformErrorCodes.INTERNAL, 'route has no principal');
+  throw why();
 }
 
 /** Validates input with a zod schema; the error names the first bad field. */

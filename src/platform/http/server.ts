@@ -23,6 +23,8 @@ import {
   unmetExpectation,
 } from './errors.ts';
 import type { HttpStatusTable, RequestLimits } from './errors.ts';
+import { installAccessControl } from './access.ts';
+import type { AccessOptions } from './access.ts';
 
 /** Longest path parameter the router accepts (Fastify's default); ids are 36-character UUIDs. */
 const MAX_PARAM_LENGTH = 100;
@@ -36,6 +38,11 @@ export interface HttpOptions {
   errorStatuses?: HttpStatusTable;
   /** How long to wait on a client (HTTP_*_TIMEOUT_MS). Default: DEFAULT_HTTP_SETTINGS. */
   timeouts?: Partial<HttpSettings>;
+  /**
+   * Who may call what (see access.ts). Required: a shell without it would trust any caller;
+   * `headerTenancy()` is that, said out loud.
+   */
+  access: AccessOptions;
 }
 
 export interface HttpServer {
@@ -155,6 +162,8 @@ export function createHttpServer(options: HttpOptions): HttpServer {
     }
   });
 
+  installAccessControl(app, options.access, statuses);
+
   // Fastify's own parser, which refuses `__proto__` and `constructor.prototype` keys, says
   // "not valid JSON" about them: say why instead. Valid JSON only costs a second parse when
   // refused, never when accepted.
@@ -199,8 +208,9 @@ export function createHttpServer(options: HttpOptions): HttpServer {
     return reply.code(status).send(body);
   });
 
-  app.get('/healthz', () => ({ status: 'ok' }));
-  app.get('/readyz', async (_request, reply) => {
+  const open = { config: { access: 'public' } } as const;
+  app.get('/healthz', open, () => ({ status: 'ok' }));
+  app.get('/readyz', open, async (_request, reply) => {
     const ready = options.isReady();
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready' });
   });
@@ -209,6 +219,9 @@ export function createHttpServer(options: HttpOptions): HttpServer {
       .header('content-type', options.metrics.contentType)
       .send(await options.metrics.metrics());
   });
+
+  const jwks = options.access.authenticator.jwks;
+  if (jwks !== undefined) app.get('/.well-known/jwks.json', open, () => jwks);
 
   return {
     app,

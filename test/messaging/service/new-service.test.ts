@@ -19,6 +19,7 @@ import {
 } from '../../../src/messaging/index.ts';
 import type { InboxTable } from '../../../src/messaging/index.ts';
 import { defineSettings, env, loadServiceConfig } from '../../../src/platform/index.ts';
+import { testIssuer } from '../../support/auth.ts';
 import { testDatabase } from '../../support/database.ts';
 import { testBootstrap, uniqueName, waitUntil } from '../../support/kafka.ts';
 
@@ -77,11 +78,14 @@ function created(tenant: string, productId: string): AnyEvent {
 
 test('a service made with the kit counts product_created events once each, per tenant', async (t) => {
   const topic = uniqueName('inventory-events');
+  const issuer = await testIssuer();
   const { config, settings } = loadServiceConfig(counterService.settings, {
     KAFKA_BOOTSTRAP_SERVERS: (await testBootstrap()).join(','),
     KAFKA_INVENTORY_TOPIC: topic,
     COUNTER_GROUP: uniqueName('counter-group'),
     LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'silent',
+    // The kit's default authentication: the development issuer of this DATA_DIR.
+    DATA_DIR: issuer.dataDir,
   });
   const database = await testDatabase<CounterDB>(t, null);
   const service = await startService(counterService, config, settings, {
@@ -136,7 +140,9 @@ test('a service made with the kit counts product_created events once each, per t
 
   const ready = await fetch(`${service.address}/readyz`);
   assert.equal(ready.status, 200);
-  const metrics = await (await fetch(`${service.address}/metrics`)).text();
+  assert.equal((await fetch(`${service.address}/metrics`)).status, 401, 'metrics need a token');
+  const ops = { authorization: `Bearer ${await issuer.token(undefined, ['ops'])}` };
+  const metrics = await (await fetch(`${service.address}/metrics`, { headers: ops })).text();
   assert.match(
     metrics,
     /erp_consumer_events_total\{event_type="inventory.product_created",outcome="duplicate"[^}]*\} 1/,

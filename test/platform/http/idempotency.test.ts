@@ -12,6 +12,7 @@ import {
   createHttpServer,
   createLogger,
   createMetricsRegistry,
+  headerTenancy,
   idempotencyMigration,
   idempotent,
   migrate,
@@ -26,6 +27,7 @@ function counterServer(t: TestContext, database: Database<unknown>) {
     logger: createLogger('test', 'silent'),
     metrics: createMetricsRegistry('test', false),
     isReady: () => true,
+    access: { authenticator: headerTenancy() },
   });
   server.app.post('/things', async (request, reply) => {
     const tenantId = tenantOf(request);

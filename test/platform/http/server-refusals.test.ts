@@ -11,6 +11,7 @@ import {
   createHttpServer,
   createLogger,
   createMetricsRegistry,
+  headerTenancy,
 } from '../../../src/platform/index.ts';
 import type { HttpServer } from '../../../src/platform/index.ts';
 
@@ -19,6 +20,7 @@ function shell(t: TestContext): HttpServer {
     logger: createLogger('test', 'silent'),
     metrics: createMetricsRegistry('test', false),
     isReady: () => true,
+    access: { authenticator: headerTenancy() },
   });
   server.app.get('/api/v1/products/:id', (request) => request.params);
   server.app.post('/echo', (request) => ({ body: request.body }));

@@ -14,6 +14,7 @@ import {
   createLogger,
   createMetricsRegistry,
   defineSettings,
+  headerTenancy,
   loadServiceConfig,
 } from '../../../src/platform/index.ts';
 import type { Database, HttpSettings } from '../../../src/platform/index.ts';
@@ -23,6 +24,7 @@ async function listening(t: TestContext, timeouts: Partial<HttpSettings>): Promi
     logger: createLogger('test', 'silent'),
     metrics: createMetricsRegistry('test', false),
     isReady: () => true,
+    access: { authenticator: headerTenancy() },
     timeouts,
   });
   server.app.post('/echo', (request) => ({ body: request.body }));
@@ -109,6 +111,7 @@ test('the service kit applies HTTP_*_TIMEOUT_MS from the configuration; defaults
     producer: {} as EventProducer,
     logger: createLogger('test', 'silent'),
     metrics: createMetricsRegistry('test', false),
+    authenticator: headerTenancy(),
   });
   t.after(() => service.http.close());
   const server = service.http.server;
@@ -121,6 +124,7 @@ test('the service kit applies HTTP_*_TIMEOUT_MS from the configuration; defaults
     logger: createLogger('test', 'silent'),
     metrics: createMetricsRegistry('test', false),
     isReady: () => true,
+    access: { authenticator: headerTenancy() },
   });
   t.after(() => bare.app.close());
   assert.deepEqual(

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ContractError } from '../../../src/contract/index.ts';
-import { AppError, createHttpServer } from '../../../src/platform/index.ts';
+import { AppError, createHttpServer, headerTenancy } from '../../../src/platform/index.ts';
 import { createLogger } from '../../../src/platform/index.ts';
 import { createMetricsRegistry } from '../../../src/platform/index.ts';
 
@@ -10,6 +10,7 @@ test('while draining, a request in flight finishes and new ones get 503 ERP_HTTP
     logger: createLogger('test', 'silent'),
     metrics: createMetricsRegistry('test', false),
     isReady: () => true,
+    access: { authenticator: headerTenancy() },
   });
   let release: () => void = () => {};
   const released = new Promise<void>((resolve) => (release = resolve));
@@ -45,6 +46,7 @@ test('a coded error gets the status of its code: the service table, else 500, or
     logger: createLogger('test', 'silent'),
     metrics: createMetricsRegistry('test', false),
     isReady: () => true,
+    access: { authenticator: headerTenancy() },
     errorStatuses: { ERP_TEST_GONE: 410 },
   });
   t.after(() => server.app.close());
