@@ -30,6 +30,8 @@ export interface AuthSettings {
   clockSkewSeconds: number;
   /** AUTH_OPEN_METRICS: /metrics needs no token (a Prometheus on a private network). */
   openMetrics: boolean;
+  /** OIDC: least time between two key fetches caused by unknown key ids. Default: 30 000. */
+  keysCooldownMs?: number;
 }
 
 export interface Authenticator {
@@ -75,7 +77,11 @@ export async function createAuthenticator(
       context: { variables: ['AUTH_ISSUER_URL'] },
     });
   }
-  const oidc = createOidcVerifier({ ...common, issuerUrl: settings.issuerUrl });
+  const oidc = createOidcVerifier({
+    ...common,
+    issuerUrl: settings.issuerUrl,
+    ...(settings.keysCooldownMs === undefined ? {} : { keysCooldownMs: settings.keysCooldownMs }),
+  });
   return bearer('oidc', settings.tenantClaim, oidc.verify, {
     describe: () => `OpenID Connect issuer ${settings.issuerUrl} (audience ${settings.audience})`,
     check: async () => {

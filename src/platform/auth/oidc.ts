@@ -20,6 +20,11 @@ export interface OidcOptions {
   clockSkewSeconds: number;
   /** Per HTTP request to the issuer. Default: 5000. */
   timeoutMs?: number;
+  /**
+   * A token naming an unknown key refetches the keys, at most once per this (jose's guard against
+   * a flood of made-up key ids). Default: 30 000; a rotated key is picked up within it.
+   */
+  keysCooldownMs?: number;
 }
 
 const discoveryDocument = z.looseObject({ issuer: z.string(), jwks_uri: z.url() });
@@ -40,7 +45,10 @@ export function createOidcVerifier(options: OidcOptions): {
         audience: options.audience,
         tenantClaim: options.tenantClaim,
         clockSkewSeconds: options.clockSkewSeconds,
-        keys: createRemoteJWKSet(new URL(jwksUri), { timeoutDuration: timeoutMs }),
+        keys: createRemoteJWKSet(new URL(jwksUri), {
+          timeoutDuration: timeoutMs,
+          cooldownDuration: options.keysCooldownMs ?? 30_000,
+        }),
       }),
     }));
     // A failure is not kept: the next request tries again.
