@@ -8,6 +8,8 @@
  */
 import { z } from 'zod';
 import type { AuthSettings } from './auth/index.ts';
+import { DEFAULT_RATE_LIMIT } from './http/rate-limit.ts';
+import type { RateLimitSettings } from './http/rate-limit.ts';
 import { AppError, PlatformErrorCodes } from './errors.ts';
 
 /** Building blocks for a service's own variables, with the same parsing rules as ours. */
@@ -125,6 +127,8 @@ const sharedSchema = z.object({
   AUTH_TENANT_CLAIM: env.text.default('tenant_id'),
   AUTH_CLOCK_SKEW_SECONDS: env.nonNegativeInt.default(30),
   AUTH_OPEN_METRICS: env.bool.default(false),
+  RATE_LIMIT_MAX: z.coerce.number().int().min(0).default(DEFAULT_RATE_LIMIT.max),
+  RATE_LIMIT_WINDOW_MS: env.positiveInt.default(DEFAULT_RATE_LIMIT.windowMs),
 });
 
 type SharedEnv = z.infer<typeof sharedSchema>;
@@ -162,6 +166,8 @@ export interface Config {
   outboxPollIntervalMs: number;
   http: HttpSettings;
   auth: AuthSettings;
+  /** Requests per tenant per window, per instance; max 0 is no limit. */
+  rateLimit: RateLimitSettings;
 }
 
 /**
@@ -277,6 +283,7 @@ function configFrom(e: SharedEnv): Config {
       keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
     },
     auth,
+    rateLimit: { max: e.RATE_LIMIT_MAX, windowMs: e.RATE_LIMIT_WINDOW_MS },
   };
 }
 

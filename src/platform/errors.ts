@@ -112,6 +112,8 @@ export const PlatformErrorCodes = {
   AUTH_UNAVAILABLE: 'ERP_AUTH_UNAVAILABLE',
   /** The development issuer's key file under DATA_DIR is unreadable. */
   AUTH_DEV_KEY: 'ERP_AUTH_DEV_KEY',
+  /** The tenant sent more than RATE_LIMIT_MAX requests in RATE_LIMIT_WINDOW_MS. 429 with Retry-After. */
+  HTTP_RATE_LIMITED: 'ERP_HTTP_RATE_LIMITED',
   /** A request failed for a reason that has no code of ours (a bug); the log has the cause. */
   INTERNAL: 'ERP_INTERNAL',
 } as const;

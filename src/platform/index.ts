@@ -37,6 +37,8 @@ export type { StoredResponse, StoreResponse } from './http/idempotency.ts';
 export { parseInput, tenantOf } from './http/input.ts';
 export { createHttpServer } from './http/server.ts';
 export type { AccessOptions, RouteAccess } from './http/access.ts';
+export { DEFAULT_RATE_LIMIT } from './http/rate-limit.ts';
+export type { RateLimitSettings } from './http/rate-limit.ts';
 export {
   createAuthenticator,
   DEV_ISSUER,

@@ -83,7 +83,7 @@ test('Keycloak tokens drive both services: tenant A low stock becomes tenant A a
   const alertsOf = async (client: 'tenantA' | 'tenantB') => {
     const res = await sales.inject({ url: '/api/v1/alerts', headers: await as(client) });
     assert.equal(res.statusCode, 200, res.body);
-    return (res.json() as { items: Array<{ product_id: string }> }).items;
+    return res.json<{ items: Array<{ product_id: string }> }>().items;
   };
   await waitUntil('tenant A alert', async () => (await alertsOf('tenantA')).length > 0, 60_000);
   assert.equal((await alertsOf('tenantA'))[0]?.product_id, id);

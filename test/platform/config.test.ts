@@ -155,6 +155,11 @@ test('authentication: the development issuer by default, OIDC with an issuer URL
     openMetrics: true,
   });
   assert.equal(loadConfig({ AUTH_MODE: 'NONE' }).auth.mode, 'none');
+  assert.deepEqual(loadConfig({}).rateLimit, { max: 6000, windowMs: 60_000 });
+  assert.deepEqual(loadConfig({ RATE_LIMIT_MAX: '0', RATE_LIMIT_WINDOW_MS: '1000' }).rateLimit, {
+    max: 0,
+    windowMs: 1000,
+  });
 
   const refused: [Record<string, string>, string[]][] = [
     [{ AUTH_MODE: 'oidc' }, ['AUTH_ISSUER_URL']],
@@ -166,6 +171,8 @@ test('authentication: the development issuer by default, OIDC with an issuer URL
     [{ AUTH_ISSUER_URL: 'not a url' }, ['AUTH_ISSUER_URL']],
     [{ AUTH_MODE: 'basic' }, ['AUTH_MODE']],
     [{ AUTH_CLOCK_SKEW_SECONDS: '-1' }, ['AUTH_CLOCK_SKEW_SECONDS']],
+    [{ RATE_LIMIT_MAX: '-5' }, ['RATE_LIMIT_MAX']],
+    [{ RATE_LIMIT_WINDOW_MS: '0' }, ['RATE_LIMIT_WINDOW_MS']],
   ];
   for (const [vars, variables] of refused) {
     assert.throws(

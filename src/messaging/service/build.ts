@@ -108,6 +108,7 @@ export function buildService<DB, S, E>(
     access: {
       authenticator: resources.authenticator,
       openMetrics: config.auth.openMetrics,
+      rateLimit: config.rateLimit,
       ...(definition.scopes === undefined ? {} : { scopes: definition.scopes }),
     },
     ...(definition.errorStatuses === undefined ? {} : { errorStatuses: definition.errorStatuses }),

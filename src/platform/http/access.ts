@@ -12,6 +12,8 @@ import type { Authenticator, Principal } from '../auth/index.ts';
 import type { AppError } from '../errors.ts';
 import { asCodedError, errorResponse } from './errors.ts';
 import type { HttpStatusTable } from './errors.ts';
+import { createRateLimiter, DEFAULT_RATE_LIMIT } from './rate-limit.ts';
+import type { RateLimitSettings } from './rate-limit.ts';
 
 /** `public`: no token; `authenticated`: any verified principal; otherwise the scope it needs. */
 export type RouteAccess = 'public' | 'authenticated' | (string & {});
@@ -32,6 +34,8 @@ export interface AccessOptions {
   scopes?: { read: string; write: string };
   /** /metrics without a token. Default: false. */
   openMetrics?: boolean;
+  /** Requests per tenant (see rate-limit.ts). Default: DEFAULT_RATE_LIMIT. */
+  rateLimit?: RateLimitSettings;
 }
 
 const missingTenants = new WeakMap<FastifyRequest, () => AppError>();
@@ -43,6 +47,7 @@ export function installAccessControl(
 ): void {
   const { authenticator, scopes } = options;
   app.decorateRequest('principal', undefined);
+  const limit = createRateLimiter(app, options.rateLimit ?? DEFAULT_RATE_LIMIT);
   app.addHook('onRequest', async (request, reply) => {
     if (reply.sent) return; // refused already (draining, no Host)
     const required = requiredAccess(request, options);
@@ -56,6 +61,8 @@ export function installAccessControl(
       }
       request.principal = principal;
       missingTenants.set(request, () => authenticator.missingTenant());
+      // Counted once known to be somebody's, so a flood of bad tokens uses no tenant's quota.
+      await limit?.(request, reply);
     } catch (err) {
       const coded = asCodedError(err);
       if (coded === undefined) throw err;

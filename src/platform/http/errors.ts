@@ -31,6 +31,7 @@ export const PLATFORM_HTTP_STATUSES: HttpStatusTable = {
   [PlatformErrorCodes.AUTH_INSUFFICIENT_SCOPE]: 403,
   [PlatformErrorCodes.AUTH_NO_TENANT]: 403,
   [PlatformErrorCodes.AUTH_UNAVAILABLE]: 503,
+  [PlatformErrorCodes.HTTP_RATE_LIMITED]: 429,
   // A contract violation that reaches a route is the caller's input.
   ...Object.fromEntries(CONTRACT_ERROR_CODES.map((code) => [code, 400])),
 };

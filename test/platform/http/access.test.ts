@@ -171,3 +171,36 @@ test('AUTH_MODE=none: the tenant of X-Tenant-ID, every scope, no JWKS; without t
   assert.equal((await app.inject({ url: '/metrics' })).statusCode, 200);
   assert.equal((await app.inject({ url: '/.well-known/jwks.json' })).statusCode, 404);
 });
+
+test('rate limit per tenant, after authentication: 429 with Retry-After for one tenant, the others unaffected', async (t) => {
+  const { app, auth } = await setup(t, { rateLimit: { max: 3, windowMs: 60_000 } });
+  const a = await auth({ tenant_id: 'acme', scope: 'things:read' });
+  const b = await auth({ tenant_id: 'globex', scope: 'things:read' });
+  // Callers without a valid token are refused first and use nobody's quota.
+  for (let i = 0; i < 5; i++) {
+    const anonymous = await app.inject({ url: '/api/things', headers: { 'x-tenant-id': 'acme' } });
+    assert.equal(anonymous.statusCode, 401);
+  }
+  const statuses: number[] = [];
+  for (let i = 0; i < 4; i++)
+    statuses.push((await app.inject({ url: '/api/things', headers: a })).statusCode);
+  assert.deepEqual(statuses, [200, 200, 200, 429]);
+  const limited = await app.inject({ url: '/api/things', headers: a });
+  assert.equal(limited.statusCode, 429);
+  assert.equal(limited.json().error.code, 'ERP_HTTP_RATE_LIMITED');
+  assert.equal(limited.json().error.retryable, true);
+  const retryAfter = Number(limited.headers['retry-after']);
+  assert.ok(retryAfter > 0 && retryAfter <= 60, `Retry-After ${limited.headers['retry-after']}`);
+  assert.equal(
+    (await app.inject({ url: '/api/things', headers: b })).statusCode,
+    200,
+    'B unaffected',
+  );
+  assert.equal((await app.inject({ url: '/healthz' })).statusCode, 200, 'health is never limited');
+
+  const unlimited = await setup(t, { rateLimit: { max: 0, windowMs: 60_000 } });
+  const c = await unlimited.auth({ tenant_id: 'acme', scope: 'things:read' });
+  for (let i = 0; i < 10; i++) {
+    assert.equal((await unlimited.app.inject({ url: '/api/things', headers: c })).statusCode, 200);
+  }
+});
