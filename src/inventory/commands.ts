@@ -122,14 +122,18 @@ export function createCommandHandler(options: CommandOptions) {
   }
 
   async function execute(command: ProductCommand, meta: CommandMeta): Promise<CommandResult> {
-    const { db } = options.database;
+    const { database } = options;
+    const { tenantId, inTransaction } = meta;
     for (let attempt = 1; ; attempt++) {
       try {
-        const { inTransaction } = meta;
+        // As the tenant (row-level security): a statement here sees no other tenant's rows.
+        // One scope per attempt, so that a backoff pause holds no connection.
         const result =
           attempt === 1 && inTransaction === undefined
-            ? await runOnce(db, command, meta, false)
-            : await db.transaction().execute(async (trx) => {
+            ? await database.inTenant(tenantId, (db) => runOnce(db, command, meta, false), {
+                transaction: false,
+              })
+            : await database.inTenant(tenantId, async (trx) => {
                 const done = await runOnce(trx, command, meta, true);
                 await inTransaction?.(trx, done);
                 return done;

@@ -1,4 +1,4 @@
-/** The Inventory HTTP API: products and stock adjustments, per tenant (X-Tenant-ID). */
+/** The Inventory HTTP API: products and stock adjustments, per tenant (tenantOf). */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { idempotent, parseInput, tenantOf } from '../platform/index.ts';
 import type {
@@ -32,7 +32,8 @@ export interface InventoryRouteDeps {
 }
 
 export function registerInventoryRoutes(app: FastifyInstance, deps: InventoryRouteDeps): void {
-  const db = deps.database.db;
+  // Every statement of a request runs as its tenant (Database.inTenant, row-level security).
+  const { database } = deps;
 
   app.post('/api/v1/products', async (request, reply) => {
     const tenantId = tenantOf(request);
@@ -42,7 +43,7 @@ export function registerInventoryRoutes(app: FastifyInstance, deps: InventoryRou
       body: productJson(result.product),
       headers: { location: `/api/v1/products/${result.product.id}` },
     });
-    return idempotent(request, reply, db, tenantId, async (store) =>
+    return idempotent(request, reply, database, tenantId, async (store) =>
       respond(
         await deps.commands.createProduct(
           {
@@ -64,14 +65,18 @@ export function registerInventoryRoutes(app: FastifyInstance, deps: InventoryRou
   app.get('/api/v1/products', async (request) => {
     const tenantId = tenantOf(request);
     const query = parseInput(listQuery, request.query, 'query');
-    const products = await listProducts(db, tenantId, query);
+    const products = await database.inTenant(tenantId, (db) => listProducts(db, tenantId, query), {
+      transaction: false,
+    });
     return { items: products.map(productJson), limit: query.limit, offset: query.offset };
   });
 
   app.get('/api/v1/products/:id', async (request) => {
     const tenantId = tenantOf(request);
     const { id } = parseInput(productParams, request.params, 'path');
-    const product = await getProduct(db, tenantId, id);
+    const product = await database.inTenant(tenantId, (db) => getProduct(db, tenantId, id), {
+      transaction: false,
+    });
     if (product === null) throw productNotFound(id);
     return productJson(product);
   });
@@ -91,7 +96,7 @@ export function registerInventoryRoutes(app: FastifyInstance, deps: InventoryRou
         })),
       },
     });
-    return idempotent(request, reply, db, tenantId, async (store) =>
+    return idempotent(request, reply, database, tenantId, async (store) =>
       respond(
         await deps.commands.adjustStock(
           id,

@@ -1,8 +1,10 @@
 /**
- * The Sales HTTP API under /api/v1. Every request is scoped to the tenant of its X-Tenant-ID;
- * another tenant's ids answer 404, as if they did not exist.
+ * The Sales HTTP API under /api/v1. Every request is scoped to its tenant (tenantOf): its
+ * statements run as that tenant (Database.inTenant, row-level security), and another tenant's
+ * ids answer 404, as if they did not exist.
  */
 import type { FastifyInstance } from 'fastify';
+import type { Kysely } from 'kysely';
 import { idempotent, parseInput, tenantOf } from '../platform/index.ts';
 import type { Database, HttpStatusTable } from '../platform/index.ts';
 import { acknowledgeAlert, getAlert, getAlertHistory, listAlerts } from './alerts-repository.ts';
@@ -35,32 +37,39 @@ export interface SalesRoutesOptions {
 }
 
 export function registerSalesRoutes(app: FastifyInstance, options: SalesRoutesOptions): void {
-  const { db } = options.database;
+  const { database } = options;
   const now = options.now ?? (() => new Date());
+  // Reads need no transaction: one statement, or two that tolerate a commit in between.
+  const read = <T>(tenantId: string, fn: (db: Kysely<SalesDB>) => Promise<T>): Promise<T> =>
+    database.inTenant(tenantId, fn, { transaction: false });
 
   app.get('/api/v1/alerts', async (request) => {
     const tenantId = tenantOf(request);
     const query = parseInput(listAlertsQuerySchema, request.query, 'query');
-    const alerts = await listAlerts(db, tenantId, {
-      limit: query.limit,
-      ...(query.status === undefined ? {} : { status: query.status }),
-    });
+    const alerts = await read(tenantId, (db) =>
+      listAlerts(db, tenantId, {
+        limit: query.limit,
+        ...(query.status === undefined ? {} : { status: query.status }),
+      }),
+    );
     return { items: alerts };
   });
 
   app.get('/api/v1/alerts/:id', async (request) => {
     const tenantId = tenantOf(request);
     const { id } = parseInput(idParamsSchema, request.params, 'params');
-    const alert = await getAlert(db, tenantId, id);
-    if (alert === undefined) throw alertNotFound(id);
-    return { ...alert, history: await getAlertHistory(db, tenantId, id) };
+    return read(tenantId, async (db) => {
+      const alert = await getAlert(db, tenantId, id);
+      if (alert === undefined) throw alertNotFound(id);
+      return { ...alert, history: await getAlertHistory(db, tenantId, id) };
+    });
   });
 
   app.post('/api/v1/alerts/:id/acknowledge', async (request, reply) => {
     const tenantId = tenantOf(request);
     const { id } = parseInput(idParamsSchema, request.params, 'params');
-    return idempotent(request, reply, db, tenantId, (store) =>
-      db.transaction().execute(async (trx) => {
+    return idempotent(request, reply, database, tenantId, (store) =>
+      database.inTenant(tenantId, async (trx) => {
         const response = { status: 200, body: await acknowledgeAlert(trx, tenantId, id, now()) };
         await store?.(trx, response);
         return response;
@@ -71,8 +80,8 @@ export function registerSalesRoutes(app: FastifyInstance, options: SalesRoutesOp
   app.post('/api/v1/orders', async (request, reply) => {
     const tenantId = tenantOf(request);
     const body = parseInput(createOrderBodySchema, request.body);
-    return idempotent(request, reply, db, tenantId, (store) =>
-      db.transaction().execute(async (trx) => {
+    return idempotent(request, reply, database, tenantId, (store) =>
+      database.inTenant(tenantId, async (trx) => {
         // Sales knows a tenant's products from inventory.product_created: an order for anything
         // else would be promised stock that exists nowhere.
         const unknown = await unknownProductIds(
@@ -91,13 +100,13 @@ export function registerSalesRoutes(app: FastifyInstance, options: SalesRoutesOp
   app.get('/api/v1/orders', async (request) => {
     const tenantId = tenantOf(request);
     const query = parseInput(listOrdersQuerySchema, request.query, 'query');
-    return { items: await listOrders(db, tenantId, query.limit) };
+    return { items: await read(tenantId, (db) => listOrders(db, tenantId, query.limit)) };
   });
 
   app.get('/api/v1/forecasts/:productId', async (request) => {
     const tenantId = tenantOf(request);
     const { productId } = parseInput(productParamsSchema, request.params, 'params');
-    const forecast = await getForecast(db, tenantId, productId);
+    const forecast = await read(tenantId, (db) => getForecast(db, tenantId, productId));
     if (forecast === undefined) throw forecastNotFound(productId);
     return forecast;
   });

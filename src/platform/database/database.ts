@@ -22,6 +22,23 @@ export interface DatabaseOptions {
 export interface Database<DB> {
   readonly db: Kysely<DB>;
   readonly kind: 'postgres' | 'pglite';
+  /**
+   * Runs `fn` as the tenant: its statements see and write only `tenantId`'s rows, whatever their
+   * WHERE clauses say (row-level security, tenant-isolation.ts). Every request path goes through
+   * here; `db` above is the owner's handle, for the work that spans tenants (consumer, relay,
+   * dispatcher, pruning) and for migrations. Use only the handle `fn` receives inside `fn` (like a
+   * transaction's).
+   *
+   * By default `fn` runs in one transaction. With `transaction: false` on PostgreSQL its
+   * statements commit one by one on one connection (a caller that needs no atomicity saves
+   * BEGIN and COMMIT); PGlite runs a transaction either way, since only its exclusive transaction
+   * keeps other callers' statements off the tenant's role on its one connection.
+   */
+  inTenant<T>(
+    tenantId: string,
+    fn: (db: Kysely<DB>) => Promise<T>,
+    options?: { transaction?: boolean },
+  ): Promise<T>;
   /** Runs a multi-statement SQL script (simple query protocol); rolls back an open transaction on failure. */
   exec(script: string): Promise<void>;
   /** LISTEN on a channel; resolves to a function that stops listening. */

@@ -2,12 +2,13 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { PGlite, types as pgliteTypes } from '@electric-sql/pglite';
-import { Kysely, PGliteDialect } from 'kysely';
+import { Kysely, PGliteDialect, sql } from 'kysely';
 import { AppError, PlatformErrorCodes } from '../errors.ts';
 import { withCodedErrors } from './coded-errors.ts';
 import { toNumber } from './database.ts';
 import type { Database } from './database.ts';
 import { toDatabaseError } from './errors.ts';
+import { TENANT_ROLE, TENANT_SETTING } from './tenant-isolation.ts';
 
 export async function openPglite<DB>(dataDir: string | undefined): Promise<Database<DB>> {
   const release = dataDir === undefined ? () => {} : lockDataDir(dataDir);
@@ -31,6 +32,14 @@ export async function openPglite<DB>(dataDir: string | undefined): Promise<Datab
   return {
     db,
     kind: 'pglite',
+    inTenant(tenantId, fn) {
+      // Both settings are local to the transaction: they end with it, commit or rollback.
+      return db.transaction().execute(async (trx) => {
+        await sql`SELECT set_config('role', ${TENANT_ROLE}, true),
+          set_config(${TENANT_SETTING}, ${tenantId}, true)`.execute(trx);
+        return fn(trx);
+      });
+    },
     async exec(script) {
       try {
         await pglite.exec(script);

@@ -1,5 +1,6 @@
 /** The production engine: a `pg` pool behind Kysely, LISTEN and advisory locks on connections of their own. */
-import { Kysely, PostgresDialect } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect } from 'kysely';
+import type { PostgresPool } from 'kysely';
 import pg from 'pg';
 import { AppError, PlatformErrorCodes } from '../errors.ts';
 import { withCodedErrors } from './coded-errors.ts';
@@ -8,6 +9,8 @@ import type { Database, DatabaseOptions } from './database.ts';
 import { toDatabaseError, unreachable } from './errors.ts';
 import { keepListening, type Listener } from './listener.ts';
 import { preparingPool } from './prepared-pool.ts';
+import { TENANT_ROLE } from './tenant-isolation.ts';
+import { SET_TENANT_SQL, tenantSessionPool } from './tenant-sessions.ts';
 
 export async function openPostgres<DB>(
   options: DatabaseOptions & { url: string },
@@ -46,13 +49,25 @@ export async function openPostgres<DB>(
     throw unreachable(options.url, err);
   });
   probe.release();
-  const db = new Kysely<DB>({
-    dialect: withCodedErrors(
-      new PostgresDialect({
-        pool: options.preparedStatements === false ? pool : preparingPool(pool),
-      }),
-    ),
+  const kysely = (p: pg.Pool, wrap: (p: PostgresPool) => PostgresPool = (p) => p) =>
+    new Kysely<DB>({
+      dialect: withCodedErrors(
+        new PostgresDialect({
+          pool: wrap(options.preparedStatements === false ? p : preparingPool(p)),
+        }),
+      ),
+    });
+  const db = kysely(pool);
+  // Requests get connections of their own that run as the tenant role from their start (see
+  // tenant-sessions.ts); none is opened before the first request.
+  const tenantPool = new pg.Pool({
+    ...clientConfig,
+    options: [`-c role=${TENANT_ROLE}`, clientConfig.options].filter(Boolean).join(' '),
+    max: options.poolSize ?? 10,
   });
+  tenantPool.on('error', () => {});
+  tenantPool.on('connect', (client) => client.on('error', () => {}));
+  const tenantDb = kysely(tenantPool, tenantSessionPool);
   const listeners = new Set<Listener>();
   const lockClients = new Set<pg.Client>();
   const newClient = async (): Promise<pg.Client> => {
@@ -63,6 +78,12 @@ export async function openPostgres<DB>(
   return {
     db,
     kind: 'postgres',
+    inTenant(tenantId, fn, inTenantOptions) {
+      return tenantDb.connection().execute(async (conn) => {
+        await conn.executeQuery(CompiledQuery.raw(SET_TENANT_SQL, [tenantId]));
+        return inTenantOptions?.transaction === false ? fn(conn) : conn.transaction().execute(fn);
+      });
+    },
     async exec(script) {
       // One pinned connection, so that a failed script's transaction is rolled back where it began.
       const client = await pool.connect().catch((err: unknown) => {
@@ -126,7 +147,7 @@ export async function openPostgres<DB>(
       const clients = [...lockClients];
       lockClients.clear();
       await Promise.all([...stopping, ...clients.map((c) => c.end().catch(() => {}))]);
-      await db.destroy();
+      await Promise.all([db.destroy(), tenantDb.destroy()]);
     },
   };
 }

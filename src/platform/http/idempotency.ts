@@ -11,8 +11,10 @@ import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
+import type { Database } from '../database/database.ts';
 import { isUniqueViolation } from '../database/errors.ts';
 import type { Migration } from '../database/migrations.ts';
+import { tenantIsolationSql } from '../database/tenant-isolation.ts';
 import { AppError, PlatformErrorCodes } from '../errors.ts';
 
 /** What a POST answered: replayed as it was. */
@@ -28,11 +30,17 @@ export type StoreResponse = (trx: Kysely<any>, response: StoredResponse) => Prom
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any schema with the table
 type AnyDb = Kysely<any>;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any schema with the table
+type AnyDatabase = Pick<Database<any>, 'inTenant'>;
 
 const TABLE = 'idempotency_keys';
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 
-/** The table, created by the service kit for every service. */
+/**
+ * The table, created by the service kit for every service, under the tenant policy: a request
+ * reads and stores keys as its tenant (Database.inTenant), the prune spans tenants as the owner.
+ * Databases that had the table before the policy get it from the services' own migrations.
+ */
 export function idempotencyMigration(): Migration {
   return {
     name: `platform:${TABLE}`,
@@ -48,7 +56,7 @@ CREATE TABLE IF NOT EXISTS ${TABLE} (
   PRIMARY KEY (tenant_id, key)
 );
 CREATE INDEX IF NOT EXISTS ${TABLE}_created ON ${TABLE} (created_at);
-`,
+${tenantIsolationSql([TABLE])}`,
   };
 }
 
@@ -107,19 +115,23 @@ function send(reply: FastifyReply, response: StoredResponse, replayed: boolean):
 
 /**
  * Runs a POST's effect at most once per Idempotency-Key (when the request has one). `run` does the
- * work and calls `store(trx, response)` inside the transaction that commits the effect; it returns
- * the response to send.
+ * work and calls `store(trx, response)` inside the transaction that commits the effect (a
+ * transaction of `database.inTenant(tenantId, …)`, so that the key is the tenant's); it returns
+ * the response to send. Keys are looked up as the tenant, in a transaction of their own before
+ * `run`'s (never nested in it: a request holds one connection at a time).
  */
 export async function idempotent(
   request: FastifyRequest,
   reply: FastifyReply,
-  db: AnyDb,
+  database: AnyDatabase,
   tenantId: string,
   run: (store: StoreResponse | undefined) => Promise<StoredResponse>,
 ): Promise<FastifyReply> {
   const keyed = keyOf(request, tenantId);
   if (keyed === undefined) return send(reply, await run(undefined), false);
-  const seen = await stored(db, keyed);
+  const lookUp = () =>
+    database.inTenant(tenantId, (db) => stored(db, keyed), { transaction: false });
+  const seen = await lookUp();
   if (seen !== undefined) return send(reply, seen, true);
   const store: StoreResponse = async (trx, response) => {
     await sql`INSERT INTO ${sql.table(TABLE)} (tenant_id, key, request_hash, status, body, headers)
@@ -133,7 +145,7 @@ export async function idempotent(
   } catch (err) {
     // The same key committed meanwhile (a concurrent retry): ours rolled back with its effect.
     if (!isUniqueViolation(err, `${TABLE}_pkey`)) throw err;
-    const first = await stored(db, keyed);
+    const first = await lookUp();
     if (first === undefined) throw err;
     return send(reply, first, true);
   }

@@ -31,7 +31,7 @@ function counterServer(t: TestContext, database: Database<unknown>) {
   });
   server.app.post('/things', async (request, reply) => {
     const tenantId = tenantOf(request);
-    return idempotent(request, reply, database.db, tenantId, (store) =>
+    return idempotent(request, reply, database, tenantId, (store) =>
       database.db.transaction().execute(async (trx) => {
         const { rows } = await sql<{ n: number }>`
           INSERT INTO effects (tenant_id, n) VALUES (${tenantId}, 1)
