@@ -211,6 +211,7 @@ function logAuthentication(authenticator: Authenticator, logger: Logger): void {
     return;
   }
   logger.info({ auth: authenticator.mode }, line);
+  if (authenticator.mode !== 'oidc') return;
   // The issuer may be down at start: requests then get 503 ERP_AUTH_UNAVAILABLE until it is back.
   authenticator.check().then(
     (what) => logger.info({ auth: authenticator.mode }, `authentication: ${what}`),
