@@ -1,21 +1,26 @@
 /**
  * A real local Apache Kafka (one combined KRaft node) assembled from Maven Central, no Docker.
  *
- *   node scripts/kafka.ts start|stop|status
+ *   node scripts/kafka.ts start [--secure] | stop | status
  *
  * The classpath is built once into .cache/kafka/<version>/libs from kafka/pom.xml; data, logs and
  * the pid file live in .data/kafka (both git-ignored). Tests call `ensureKafka()`.
  *
+ * `--secure` starts a second, locked-down broker beside it (SASL_SSL with SCRAM-SHA-512, ACLs; see
+ * scripts/lib/kafka-secure.ts) in .data/kafka-secure; its certificates, passwords and one
+ * `credentials/<principal>.env` per user are made there at first start. Tests call
+ * `ensureSecureKafka()`. `stop` and `status` cover both.
+ *
  * Environment:
  * - KAFKA_LOCAL_PORT: PLAINTEXT port on 127.0.0.1. Default 9092; the controller takes PORT + 1.
  * - KAFKA_LOCAL_DATA_DIR: data, logs and pid file. Default <repo>/.data/kafka.
+ * - KAFKA_SECURE_PORT: the secure broker's SASL_SSL port. Default 9192; its controller PORT + 1.
+ * - KAFKA_SECURE_DATA_DIR: the secure broker's folder. Default <repo>/.data/kafka-secure.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
-import { join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { dirname, join, resolve } from 'node:path';
 import { logger, runMain } from './lib/cli.ts';
 import { kafkaError } from './lib/errors.ts';
 import { javaBin, javaMajor } from './lib/java.ts';
@@ -27,7 +32,21 @@ import {
   spawnKafka,
   waitForReadyLine,
 } from './lib/kafka-node.ts';
+import {
+  clientEnv,
+  ensureCertificates,
+  newPasswords,
+  PRINCIPALS,
+  provision,
+  readPasswords,
+  scramArgs,
+  secureFiles,
+  writeEnvFiles,
+} from './lib/kafka-secure.ts';
+import type { Principal } from './lib/kafka-secure.ts';
 import { readLivePid } from './lib/pid-file.ts';
+import { portOpen, waitUntilServing } from './lib/probe.ts';
+import type { ProbeTransport } from './lib/probe.ts';
 import { awaitExit, isOurProcess, run } from './lib/process.ts';
 import { withStartLock } from './lib/start-lock.ts';
 
@@ -49,23 +68,113 @@ export interface KafkaStatus {
   bootstrap: string;
 }
 
-function port(): number {
-  const raw = process.env['KAFKA_LOCAL_PORT'];
-  if (raw === undefined || raw === '') return 9092;
+function portFrom(variable: string, fallback: number): number {
+  const raw = process.env[variable];
+  if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1 || n > 65534) {
-    throw kafkaError('BAD_PORT', `KAFKA_LOCAL_PORT must be a port number, got "${raw}"`);
+    throw kafkaError('BAD_PORT', `${variable} must be a port number, got "${raw}"`);
   }
   return n;
 }
 
-const dataDir = () => resolve(process.env['KAFKA_LOCAL_DATA_DIR'] || join(ROOT, '.data', 'kafka'));
-const paths = () => {
-  const data = dataDir();
-  return { ...nodeFiles(data), lock: join(data, 'start.lock') };
-};
-const bootstrap = () => `${HOST}:${port()}`;
 const say = logger('kafka');
+
+/** One local broker: the plaintext one, or the secure one beside it. */
+interface Broker {
+  /** How messages and errors name it. */
+  name: string;
+  port: number;
+  files: ReturnType<typeof nodeFiles> & { lock: string };
+  /** Writes server.properties; runs before every start. */
+  writeProperties(): Promise<void>;
+  /** Extra StorageTool format arguments; called only when the storage is formatted. */
+  formatArgs(): Promise<string[]>;
+  /** How the readiness probe reaches the client listener. */
+  transport(): Promise<ProbeTransport>;
+  /** Runs on every ensure once the broker serves (idempotent). */
+  afterReady?(): Promise<void>;
+}
+
+function brokerFiles(data: string) {
+  return { ...nodeFiles(data), lock: join(data, 'start.lock') };
+}
+
+async function fillTemplate(
+  template: string,
+  files: Broker['files'],
+  values: Record<string, string>,
+  mode?: number,
+): Promise<void> {
+  let text = await readFile(join(KAFKA_DIR, template), 'utf8');
+  for (const [k, v] of Object.entries({ ...values, LOG_DIRS: files.logDirs })) {
+    text = text.replaceAll(`{{${k}}}`, v);
+  }
+  await writeFile(files.props, text, mode === undefined ? {} : { mode });
+}
+
+function plainBroker(): Broker {
+  const port = portFrom('KAFKA_LOCAL_PORT', 9092);
+  const files = brokerFiles(
+    resolve(process.env['KAFKA_LOCAL_DATA_DIR'] || join(ROOT, '.data', 'kafka')),
+  );
+  return {
+    name: 'Kafka',
+    port,
+    files,
+    writeProperties: () =>
+      fillTemplate('server.properties.template', files, {
+        PORT: String(port),
+        CONTROLLER_PORT: String(port + 1),
+      }),
+    formatArgs: () => Promise.resolve([]),
+    transport: () => Promise.resolve({}),
+  };
+}
+
+function secureBroker(): Broker {
+  const port = portFrom('KAFKA_SECURE_PORT', 9192);
+  const files = brokerFiles(
+    resolve(process.env['KAFKA_SECURE_DATA_DIR'] || join(ROOT, '.data', 'kafka-secure')),
+  );
+  const sec = secureFiles(files.data);
+  const bootstrap = `${HOST}:${port}`;
+  return {
+    name: 'secure Kafka',
+    port,
+    files,
+    async writeProperties() {
+      await ensureCertificates(sec);
+      // Before the first format there are no passwords yet: format makes them (formatArgs).
+      const admin = existsSync(sec.passwords) ? (await readPasswords(sec)).admin : '';
+      // 0600: the file holds the admin password (the broker's own inter-broker login).
+      await fillTemplate(
+        'secure.properties.template',
+        files,
+        {
+          PORT: String(port),
+          CONTROLLER_PORT: String(port + 1),
+          ADMIN_USER: 'admin',
+          ADMIN_PASSWORD: admin,
+          KEYSTORE: sec.keystore,
+          CA_FILE: sec.caFile,
+        },
+        0o600,
+      );
+    },
+    async formatArgs() {
+      const passwords = await newPasswords(sec);
+      await this.writeProperties();
+      return scramArgs(passwords);
+    },
+    transport: async () => ({ tlsCa: await readFile(sec.caFile, 'utf8') }),
+    async afterReady() {
+      const passwords = await readPasswords(sec);
+      await provision(sec, bootstrap, passwords);
+      await writeEnvFiles(sec, bootstrap, passwords);
+    },
+  };
+}
 
 /** The version pinned in kafka/pom.xml: the pom is the single place to change it. */
 export function kafkaVersion(): string {
@@ -147,21 +256,12 @@ export async function kafkaClasspath(): Promise<string> {
   return join(libs, '*');
 }
 
-async function writeServerProperties(): Promise<void> {
-  const p = paths();
-  const template = await readFile(join(KAFKA_DIR, 'server.properties.template'), 'utf8');
-  const text = template
-    .replaceAll('{{PORT}}', String(port()))
-    .replaceAll('{{CONTROLLER_PORT}}', String(port() + 1))
-    .replaceAll('{{LOG_DIRS}}', p.logDirs);
-  await writeFile(p.props, text);
-}
-
-async function formatStorageOnce(cp: string): Promise<void> {
-  const p = paths();
+async function formatStorageOnce(b: Broker, cp: string): Promise<void> {
+  const p = b.files;
   if (existsSync(join(p.logDirs, 'meta.properties'))) return;
   say(`formatting storage in ${p.logDirs}…`);
   const clusterId = await randomClusterId(cp, p.logs);
+  const extra = await b.formatArgs();
   const fmt = await run(javaBin(), [
     ...kafkaJavaArgs(p.logs, cp),
     'kafka.tools.StorageTool',
@@ -171,6 +271,7 @@ async function formatStorageOnce(cp: string): Promise<void> {
     '-c',
     p.props,
     '--standalone',
+    ...extra,
   ]);
   if (fmt.code !== 0) {
     throw kafkaError('FORMAT_FAILED', `StorageTool format failed:\n${fmt.out.slice(-4000)}`, {
@@ -179,94 +280,54 @@ async function formatStorageOnce(cp: string): Promise<void> {
   }
 }
 
-/** Pids get reused: only a live `java … kafka.Kafka` counts as our broker. */
-const isOurBroker = (pid: number) =>
-  isOurProcess(pid, (argv) => /(^|\/)java$/.test(argv[0] ?? '') && argv.includes('kafka.Kafka'));
+/** Pids get reused: only a live `java … kafka.Kafka <this broker's properties>` counts. */
+const isOurBroker = (b: Broker, pid: number) =>
+  isOurProcess(
+    pid,
+    (argv) =>
+      /(^|\/)java$/.test(argv[0] ?? '') &&
+      argv.includes('kafka.Kafka') &&
+      argv.includes(b.files.props),
+  );
 
-/** Our broker's pid, removing a stale pid file on the way. */
-const livePid = () => readLivePid(paths().pid, isOurBroker, { removeUnparsable: false });
+/** The broker's pid, removing a stale pid file on the way. */
+const livePid = (b: Broker) =>
+  readLivePid(b.files.pid, (pid) => isOurBroker(b, pid), { removeUnparsable: false });
 
-function portOpen(p: number, timeoutMs = 1000): Promise<boolean> {
-  return new Promise((done) => {
-    const socket = connect({ host: HOST, port: p });
-    const finish = (open: boolean) => {
-      socket.destroy();
-      done(open);
-    };
-    socket.setTimeout(timeoutMs, () => finish(false));
-    socket.once('connect', () => finish(true));
-    socket.once('error', () => finish(false));
-  });
-}
-
-/**
- * A listening socket is not a ready broker (acceptors bind before they accept), so ask for
- * ApiVersions v0: any reply with our correlation id means requests are being served.
- */
-function answersApiVersions(p: number, timeoutMs = 2000): Promise<boolean> {
-  return new Promise((done) => {
-    const clientId = Buffer.from('erp-events-probe');
-    const req = Buffer.alloc(4 + 2 + 2 + 4 + 2 + clientId.length);
-    req.writeInt32BE(req.length - 4, 0);
-    req.writeInt16BE(18, 4); // ApiVersions
-    req.writeInt16BE(0, 6);
-    req.writeInt32BE(0x5eed, 8);
-    req.writeInt16BE(clientId.length, 12);
-    clientId.copy(req, 14);
-    const socket = connect({ host: HOST, port: p });
-    let got = Buffer.alloc(0);
-    const finish = (ok: boolean) => {
-      socket.destroy();
-      done(ok);
-    };
-    socket.setTimeout(timeoutMs, () => finish(false));
-    socket.once('error', () => finish(false));
-    socket.once('connect', () => socket.write(req));
-    socket.on('data', (b: Buffer) => {
-      got = Buffer.concat([got, b]);
-      if (got.length >= 8) finish(got.readInt32BE(4) === 0x5eed);
-    });
-  });
-}
-
-async function waitUntilServing(p: number, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await answersApiVersions(p)) return true;
-    await sleep(250);
-  }
-  return false;
-}
+const bootstrapOf = (b: Broker) => `${HOST}:${b.port}`;
 
 /** Test files run in parallel and each calls ensureKafka: one of them starts the broker. */
-const startLock = () => ({
-  file: paths().lock,
+const startLock = (b: Broker) => ({
+  file: b.files.lock,
   startTimeoutMs: START_TIMEOUT_MS,
   timeoutError: (owner: number, lock: string) =>
     kafkaError(
       'LOCK_TIMEOUT',
-      `another process (pid ${owner}) holds ${lock} and has not finished starting Kafka`,
+      `another process (pid ${owner}) holds ${lock} and has not finished starting ${b.name}`,
     ),
 });
 
-/** Where this broker stands, without starting or stopping anything. */
-export async function kafkaStatus(): Promise<KafkaStatus> {
-  const pid = await livePid();
-  if (pid !== null) return { running: true, pid, foreign: false, bootstrap: bootstrap() };
-  const foreign = await portOpen(port());
-  return { running: foreign, pid: null, foreign, bootstrap: bootstrap() };
+async function statusOf(b: Broker): Promise<KafkaStatus> {
+  const pid = await livePid(b);
+  const bootstrap = bootstrapOf(b);
+  if (pid !== null) return { running: true, pid, foreign: false, bootstrap };
+  const foreign = await portOpen(b.port);
+  return { running: foreign, pid: null, foreign, bootstrap };
 }
 
-async function startBroker(): Promise<void> {
+/** Where the plaintext broker stands, without starting or stopping anything. */
+export const kafkaStatus = () => statusOf(plainBroker());
+
+async function startBroker(b: Broker): Promise<void> {
   checkJava();
   const cp = await kafkaClasspath();
-  const p = paths();
+  const p = b.files;
   await mkdir(p.logs, { recursive: true });
-  await writeServerProperties();
-  await formatStorageOnce(cp);
+  await b.writeProperties();
+  await formatStorageOnce(b, cp);
 
   const out = await freshLogs(p);
-  say(`starting Kafka ${kafkaVersion()} on ${bootstrap()} (data in ${p.data})…`);
+  say(`starting ${b.name} ${kafkaVersion()} on ${bootstrapOf(b)} (data in ${p.data})…`);
   const started = Date.now();
   const pid = await spawnKafka(p, cp, out);
   await waitForReadyLine({
@@ -274,82 +335,140 @@ async function startBroker(): Promise<void> {
     pid,
     started,
     timeoutMs: START_TIMEOUT_MS,
-    name: 'Kafka',
+    name: b.name,
     context: {},
-    onTimeout: stopKafka,
+    onTimeout: () => stopBroker(b),
   });
   say(`started in ${((Date.now() - started) / 1000).toFixed(1)} s (pid ${pid})`);
+}
+
+async function ensureBroker(b: Broker): Promise<{ bootstrap: string; startedByUs: boolean }> {
+  await mkdir(b.files.data, { recursive: true });
+  const bootstrap = bootstrapOf(b);
+  return withStartLock(startLock(b), async () => {
+    const pid = await livePid(b);
+    let startedByUs = false;
+    if (pid !== null) {
+      // Its starter may have died before the broker was ready.
+      if (!(await waitUntilServing(b.port, START_TIMEOUT_MS, await b.transport()))) {
+        throw kafkaError(
+          'START_TIMEOUT',
+          `${b.name} (pid ${pid}) is running but does not answer on ${bootstrap}`,
+          { pid },
+        );
+      }
+      say(`${b.name} already running (pid ${pid}) on ${bootstrap}`);
+    } else if (await portOpen(b.port)) {
+      // The secure broker's users and CA live in its data folder: another broker is no use.
+      if (b.afterReady !== undefined) {
+        throw kafkaError(
+          'PORT_IN_USE',
+          `${bootstrap} is taken by a process this script did not start; stop it or set KAFKA_SECURE_PORT`,
+        );
+      }
+      say(
+        `note: something not started by this script already listens on ${bootstrap}; using it as the broker`,
+      );
+      return { bootstrap, startedByUs: false };
+    } else {
+      await startBroker(b);
+      startedByUs = true;
+    }
+    await b.afterReady?.();
+    if (startedByUs) say(`${b.name} ready on ${bootstrap}`);
+    return { bootstrap, startedByUs };
+  });
 }
 
 /**
  * Starts the local broker unless one is already up; safe to call from many processes at once.
  * `startedByUs` is true only when this call started it.
  */
-export async function ensureKafka(): Promise<{ bootstrap: string; startedByUs: boolean }> {
-  const p = paths();
-  await mkdir(p.data, { recursive: true });
-  return withStartLock(startLock(), async () => {
-    const pid = await livePid();
-    if (pid !== null) {
-      // Its starter may have died before the broker was ready.
-      if (!(await waitUntilServing(port(), START_TIMEOUT_MS))) {
-        throw kafkaError(
-          'START_TIMEOUT',
-          `Kafka (pid ${pid}) is running but does not answer on ${bootstrap()}`,
-          { pid },
-        );
-      }
-      say(`already running (pid ${pid}) on ${bootstrap()}`);
-      return { bootstrap: bootstrap(), startedByUs: false };
-    }
-    if (await portOpen(port())) {
-      say(
-        `note: something not started by this script already listens on ${bootstrap()}; using it as the broker`,
-      );
-      return { bootstrap: bootstrap(), startedByUs: false };
-    }
-    await startBroker();
-    say(`Kafka ready on ${bootstrap()}`);
-    return { bootstrap: bootstrap(), startedByUs: true };
-  });
+export const ensureKafka = () => ensureBroker(plainBroker());
+
+export interface SecureKafka {
+  bootstrap: string;
+  startedByUs: boolean;
+  /** The CA that signed the broker certificate (KAFKA_SSL_CA_FILE). */
+  caFile: string;
+  /** The KAFKA_* variables of each user, also in `envFiles`. */
+  env: Record<Principal, Record<string, string>>;
+  envFiles: Record<Principal, string>;
 }
 
-/** Stops the broker this script started: SIGTERM, then SIGKILL after 30 s. */
-export async function stopKafka(): Promise<{ stopped: boolean; pid: number | null }> {
-  const pid = await livePid();
+/**
+ * Starts the secure broker (SASL_SSL, SCRAM-SHA-512, ACLs) unless it is up, creates its topics
+ * and ACLs as admin, and returns how each user reaches it. Safe to call from many processes.
+ */
+export async function ensureSecureKafka(): Promise<SecureKafka> {
+  const b = secureBroker();
+  const started = await ensureBroker(b);
+  const sec = secureFiles(b.files.data);
+  const passwords = await readPasswords(sec);
+  const pick = <T>(f: (p: Principal) => T) =>
+    Object.fromEntries(PRINCIPALS.map((p) => [p, f(p)])) as Record<Principal, T>;
+  return {
+    ...started,
+    caFile: sec.caFile,
+    env: pick((p) => clientEnv(sec, started.bootstrap, p, passwords)),
+    envFiles: pick((p) => sec.envFile(p)),
+  };
+}
+
+async function stopBroker(b: Broker): Promise<{ stopped: boolean; pid: number | null }> {
+  const pid = await livePid(b);
   if (pid === null) {
-    say('not running');
+    say(`${b.name} not running`);
     return { stopped: false, pid: null };
   }
-  say(`stopping pid ${pid}…`);
+  say(`stopping ${b.name} (pid ${pid})…`);
   process.kill(pid, 'SIGTERM');
   await awaitExit(pid, Date.now() + STOP_TIMEOUT_MS, () =>
     say(`still alive after ${STOP_TIMEOUT_MS / 1000} s, sending SIGKILL`),
   );
-  await rm(paths().pid, { force: true });
-  say('stopped');
+  await rm(b.files.pid, { force: true });
+  say(`${b.name} stopped`);
   return { stopped: true, pid };
 }
 
-async function main(cmd: string | undefined): Promise<void> {
+/** Stops the plaintext broker this script started: SIGTERM, then SIGKILL after 30 s. */
+export const stopKafka = () => stopBroker(plainBroker());
+/** Stops the secure broker this script started. */
+export const stopSecureKafka = () => stopBroker(secureBroker());
+
+async function main(cmd: string | undefined, flags: string[]): Promise<void> {
+  const secure = flags.includes('--secure');
   switch (cmd) {
     case 'start':
-      await ensureKafka();
+      if (!secure) {
+        await ensureKafka();
+        return;
+      }
+      {
+        const s = await ensureSecureKafka();
+        say(
+          `credentials (0600) for ${PRINCIPALS.join(', ')}: ${dirname(s.envFiles.admin)}/<user>.env`,
+        );
+        say(`e.g. set -a; . ${s.envFiles.inventory}; set +a; npm run start:inventory`);
+      }
       return;
     case 'stop':
-      await stopKafka();
+      await stopBroker(plainBroker());
+      await stopBroker(secureBroker());
       return;
-    case 'status': {
-      const s = await kafkaStatus();
-      if (s.pid !== null) say(`running (pid ${s.pid}) on ${s.bootstrap}`);
-      else if (s.foreign) say(`running on ${s.bootstrap}, but not started by this script (no pid)`);
-      else say(`stopped (${s.bootstrap})`);
+    case 'status':
+      for (const b of [plainBroker(), secureBroker()]) {
+        const s = await statusOf(b);
+        if (s.pid !== null) say(`${b.name}: running (pid ${s.pid}) on ${s.bootstrap}`);
+        else if (s.foreign)
+          say(`${b.name}: running on ${s.bootstrap}, but not started by this script (no pid)`);
+        else say(`${b.name}: stopped (${s.bootstrap})`);
+      }
       return;
-    }
     default:
-      console.error('usage: node scripts/kafka.ts start|stop|status');
+      console.error('usage: node scripts/kafka.ts start [--secure] | stop | status');
       process.exitCode = 1;
   }
 }
 
-if (import.meta.main) runMain('kafka', () => main(process.argv[2]));
+if (import.meta.main) runMain('kafka', () => main(process.argv[2], process.argv.slice(3)));

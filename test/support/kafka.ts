@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ensureSecureKafka } from '../../scripts/kafka.ts';
+import type { SecureKafka } from '../../scripts/kafka.ts';
 import { createConsumer } from '../../src/messaging/index.ts';
 import type {
   IncomingBatch,
@@ -133,4 +135,16 @@ export async function consumeRecords(
   ...args: Parameters<typeof consumeBatches>
 ): Promise<IncomingRecord[]> {
   return (await consumeBatches(...args)).flatMap((b) => b.records);
+}
+
+let secure: Promise<SecureKafka> | undefined;
+
+/**
+ * The secure local broker (SASL_SSL, SCRAM-SHA-512, ACLs) beside the plaintext one, started
+ * through scripts/kafka.ts `ensureSecureKafka()` when it is not running (one start shared by all
+ * test processes), with each user's KAFKA_* variables. Resolved once per test process.
+ */
+export function secureTestKafka(): Promise<SecureKafka> {
+  secure ??= ensureSecureKafka();
+  return secure;
 }

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Admin, findErrorBy } from '@platformatic/kafka';
+import { AppError } from '../../platform/index.ts';
 import {
   KafkaErrorCodes,
   kafkaConfigError,
@@ -45,7 +46,14 @@ export async function ensureTopics(
   try {
     // One request per topic: the library applies one `configs` list to every topic of a request,
     // and one already existing topic would fail the whole request.
-    await Promise.all(topics.map((spec) => createIfMissing(admin, spec)));
+    await Promise.all(
+      topics.map(async (spec) => {
+        // Look before creating: on a broker with ACLs a service may describe, read or write its
+        // topics but not create them (an admin did), and Kafka refuses CreateTopics without
+        // CREATE even for a topic that exists.
+        if ((await topicState(admin, spec.name)) === null) await createIfMissing(admin, spec);
+      }),
+    );
     await waitForLeaders(admin, topics, readyTimeoutMs);
   } finally {
     await admin.close().catch(() => undefined);
@@ -107,7 +115,14 @@ async function createIfMissing(admin: Admin, spec: TopicSpec): Promise<void> {
     // Exists already, possibly created a moment ago by a concurrent caller or by our own
     // retried request whose first response was lost.
     if (err instanceof Error && findErrorBy(err, 'apiId', 'TOPIC_ALREADY_EXISTS')) return;
-    throw toKafkaError(err);
+    const known = toKafkaError(err);
+    if (known.code !== KafkaErrorCodes.AUTHORIZATION) throw known;
+    throw new AppError(
+      KafkaErrorCodes.AUTHORIZATION,
+      `topic ${spec.name} does not exist and this principal may not create it: ` +
+        `have an admin create it (${known.message})`,
+      { retryable: false, cause: err, context: { topic: spec.name } },
+    );
   }
 }
 
@@ -149,6 +164,14 @@ async function topicState(
   } catch (err) {
     const known = toKafkaError(err);
     if (known.code === KafkaErrorCodes.UNKNOWN_TOPIC || known.retryable) return null;
+    if (known.code === KafkaErrorCodes.AUTHORIZATION) {
+      // Kafka answers so whether or not the topic exists, to hide which topics do.
+      throw new AppError(
+        KafkaErrorCodes.AUTHORIZATION,
+        `this principal may not describe topic ${topic} (no ACL for it): ${known.message}`,
+        { retryable: false, cause: err, context: { topic } },
+      );
+    }
     throw known;
   }
 }

@@ -7,8 +7,12 @@ import { AppError, isAppError } from '../../platform/index.ts';
 export const KafkaErrorCodes = {
   /** Our options or the library's input validation rejected a value. Fix the configuration. */
   CONFIG: 'ERP_KAFKA_CONFIG',
-  /** SASL authentication or an ACL check failed. Fix credentials or ACLs. */
-  AUTH: 'ERP_KAFKA_AUTH',
+  /** SASL authentication failed (wrong user, password or mechanism). Fix `KAFKA_SASL_*`. */
+  AUTHENTICATION: 'ERP_KAFKA_AUTHENTICATION',
+  /** The broker's ACLs do not allow this principal the operation (write, read, create...). */
+  AUTHORIZATION: 'ERP_KAFKA_AUTHORIZATION',
+  /** The TLS handshake failed: the broker's certificate is not trusted or names another host. */
+  TLS: 'ERP_KAFKA_TLS',
   /** A broker could not be reached, or a request timed out. Transient. */
   CONNECTION: 'ERP_KAFKA_CONNECTION',
   /** A broker answered with an error code; `retryable` follows Kafka's own classification. */
@@ -76,7 +80,13 @@ interface LibraryError extends Error {
   errors?: unknown;
 }
 
-const authApiIds = /SASL|AUTHORIZATION_FAILED|AUTHENTICATION/;
+const authenticationApiIds = /SASL|AUTHENTICATION/;
+const authorizationApiIds = /AUTHORIZATION_FAILED$/;
+/**
+ * Node's codes for a broker certificate that does not verify (OpenSSL's X509 names, plus Node's
+ * own ERR_TLS_* / ERR_SSL_*). A connection refused for them is not an outage: retrying cannot help.
+ */
+const tlsCodes = /^(ERR_TLS_|ERR_SSL_)|CERT|UNABLE_TO_(VERIFY|GET)|_SIGNATURE/;
 
 /**
  * The library nests errors: a retry loop wraps each attempt in MultipleErrors, a failed
@@ -112,9 +122,34 @@ export function toKafkaError(err: unknown): AppError {
 
   if (
     lib.some((e) => e.code === 'PLT_KFK_AUTHENTICATION') ||
-    apiIds.some((id) => authApiIds.test(id))
+    apiIds.some((id) => authenticationApiIds.test(id))
   ) {
-    return make(KafkaErrorCodes.AUTH, false, apiIds.length > 0 ? { apiIds } : {});
+    return new AppError(KafkaErrorCodes.AUTHENTICATION, `SASL authentication failed (${message})`, {
+      retryable: false,
+      cause: err,
+      context: apiIds.length > 0 ? { apiIds } : {},
+    });
+  }
+  if (apiIds.some((id) => authorizationApiIds.test(id))) {
+    const denied = apiIds.filter((id) => authorizationApiIds.test(id)).join(', ');
+    return new AppError(
+      KafkaErrorCodes.AUTHORIZATION,
+      `the broker's ACLs do not allow this principal the request: ${denied} (${message})`,
+      { retryable: false, cause: err, context: { apiIds } },
+    );
+  }
+  // The library wraps the socket's error as the `cause` of a NetworkError.
+  const tls = all.find((e) => typeof e.code === 'string' && tlsCodes.test(e.code));
+  if (tls !== undefined) {
+    return new AppError(
+      KafkaErrorCodes.TLS,
+      `TLS handshake with the broker failed: ${tls.message}`,
+      {
+        retryable: false,
+        cause: err,
+        context: { tlsCode: tls.code },
+      },
+    );
   }
   if (lib.some((e) => e.closed === true)) return make(KafkaErrorCodes.CLOSED, false);
   // In 2.12.1 metadata turns UNKNOWN_TOPIC_OR_PARTITION into a bare UserError('Unknown topic X.'),
