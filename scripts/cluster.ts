@@ -10,8 +10,13 @@
  * `kill <id>` is kill -9; `restart <id>` starts the node again and returns once no partition of
  * any topic is under-replicated, i.e. the node is back in every ISR.
  *
+ * `--secure` (or KAFKA_CLUSTER_SECURE=1) does all of this for a second, locked-down cluster: SASL_SSL
+ * with SCRAM-SHA-512 and ACLs as in scripts/kafka.ts --secure (scripts/lib/kafka-secure.ts), on
+ * n9192/n9193, in .data/cluster-secure, with `credentials/<user>.env` listing all three brokers.
+ *
  * Environment:
- * - KAFKA_CLUSTER_DATA_DIR: parent of the node folders. Default <repo>/.data/cluster.
+ * - KAFKA_CLUSTER_DATA_DIR: parent of the node folders. Default <repo>/.data/cluster (the secure
+ *   cluster: the same path with -secure appended).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -22,6 +27,17 @@ import { kafkaClasspath, kafkaVersion } from './kafka.ts';
 import { logger, runMain } from './lib/cli.ts';
 import { kafkaError } from './lib/errors.ts';
 import { javaBin, javaMajor } from './lib/java.ts';
+import {
+  ensureCertificates,
+  newPasswords,
+  provision,
+  readPasswords,
+  scramArgs,
+  secureFiles,
+  writeAdminToolConfig,
+  writeEnvFiles,
+} from './lib/kafka-secure.ts';
+import type { Passwords } from './lib/kafka-secure.ts';
 import {
   freshLogs,
   kafkaJavaArgs,
@@ -56,9 +72,13 @@ export interface NodeStatus {
 
 const say = logger('cluster');
 
-/** PLAINTEXT port of node `id`: 19092, 29092, 39092. */
-export const brokerPort = (id: NodeId): number => id * 10_000 + 9092;
-const controllerPort = (id: NodeId): number => id * 10_000 + 9093;
+/** The secure cluster instead of the plaintext one (`--secure` sets it for the CLI). */
+const isSecure = () => process.env['KAFKA_CLUSTER_SECURE'] === '1';
+const portBase = () => (isSecure() ? 9192 : 9092);
+
+/** Client port of node `id`: 19092, 29092, 39092 (secure: 19192, 29192, 39192). */
+export const brokerPort = (id: NodeId): number => id * 10_000 + portBase();
+const controllerPort = (id: NodeId): number => id * 10_000 + portBase() + 1;
 
 /** The bootstrap list clients use: all three brokers. */
 export function clusterBootstrap(): string[] {
@@ -70,7 +90,40 @@ export function isNodeId(value: unknown): value is NodeId {
 }
 
 const rootDir = () =>
-  resolve(process.env['KAFKA_CLUSTER_DATA_DIR'] || join(ROOT, '.data', 'cluster'));
+  resolve(process.env['KAFKA_CLUSTER_DATA_DIR'] || join(ROOT, '.data', 'cluster')) +
+  (isSecure() ? '-secure' : '');
+
+const secureSetup = () => {
+  const f = secureFiles(rootDir());
+  return { f, toolConfig: join(rootDir(), 'admin-client.properties') };
+};
+
+/**
+ * The secure cluster's certificates and passwords: made before the first format (SCRAM users are
+ * written into every node's bootstrap metadata), read afterwards.
+ */
+async function securePasswords(): Promise<Passwords> {
+  const { f, toolConfig } = secureSetup();
+  await ensureCertificates(f);
+  const formatted = NODE_IDS.some((id) =>
+    existsSync(join(nodePaths(id).logDirs, 'meta.properties')),
+  );
+  const passwords =
+    formatted || existsSync(f.passwords) ? await readPasswords(f) : await newPasswords(f);
+  await writeAdminToolConfig(f, toolConfig, passwords);
+  return passwords;
+}
+
+/** The admin's SASL_SSL options for the library, when the cluster is the secure one. */
+async function adminSecurity() {
+  if (!isSecure()) return {};
+  const { f } = secureSetup();
+  const passwords = await readPasswords(f);
+  return {
+    sasl: { mechanism: 'SCRAM-SHA-512' as const, username: 'admin', password: passwords.admin },
+    tls: { ca: await readFile(f.caFile, 'utf8') },
+  };
+}
 
 const nodePaths = (id: NodeId) => nodeFiles(join(rootDir(), String(id)));
 
@@ -92,16 +145,26 @@ const isOurNode = (id: NodeId, pid: number) =>
 const livePid = (id: NodeId) =>
   readLivePid(nodePaths(id).pid, (pid) => isOurNode(id, pid), { removeUnparsable: true });
 
-async function writeProperties(id: NodeId): Promise<void> {
+async function writeProperties(id: NodeId, passwords: Passwords | null): Promise<void> {
   const p = nodePaths(id);
-  const template = await readFile(join(KAFKA_DIR, 'cluster.properties.template'), 'utf8');
+  let template = await readFile(join(KAFKA_DIR, 'cluster.properties.template'), 'utf8');
+  if (passwords !== null) {
+    const { f } = secureSetup();
+    template =
+      `${template}\n${await readFile(join(KAFKA_DIR, 'cluster-secure.properties.template'), 'utf8')}`
+        .replaceAll('{{ADMIN_USER}}', 'admin')
+        .replaceAll('{{ADMIN_PASSWORD}}', passwords.admin)
+        .replaceAll('{{KEYSTORE}}', f.keystore)
+        .replaceAll('{{CA_FILE}}', f.caFile);
+  }
   const text = template
     .replaceAll('{{NODE_ID}}', String(id))
     .replaceAll('{{PORT}}', String(brokerPort(id)))
     .replaceAll('{{CONTROLLER_PORT}}', String(controllerPort(id)))
     .replaceAll('{{LOG_DIRS}}', p.logDirs);
   await mkdir(p.logs, { recursive: true });
-  await writeFile(p.props, text);
+  // 0600: the secure cluster's file holds the admin password.
+  await writeFile(p.props, text, { mode: 0o600 });
 }
 
 /** One cluster id for all three nodes, generated once. */
@@ -113,7 +176,7 @@ async function clusterId(cp: string): Promise<string> {
   return id;
 }
 
-async function formatOnce(id: NodeId, cp: string, cid: string): Promise<void> {
+async function formatOnce(id: NodeId, cp: string, cid: string, extra: string[]): Promise<void> {
   const p = nodePaths(id);
   if (existsSync(join(p.logDirs, 'meta.properties'))) return;
   say(`formatting node ${id} in ${p.logDirs} (cluster id ${cid})…`);
@@ -126,6 +189,7 @@ async function formatOnce(id: NodeId, cp: string, cid: string): Promise<void> {
     cid,
     '-c',
     p.props,
+    ...extra,
   ]);
   if (r.code !== 0) {
     throw kafkaError('FORMAT_FAILED', `StorageTool format of node ${id} failed:\n${r.out}`, {
@@ -165,8 +229,10 @@ export async function startNodes(ids: readonly NodeId[] = NODE_IDS): Promise<Nod
     if ((await livePid(id)) === null) toStart.push(id);
   }
   if (toStart.length === 0) return [];
-  for (const id of toStart) await writeProperties(id);
-  await Promise.all(toStart.map((id) => formatOnce(id, cp, cid)));
+  const passwords = isSecure() ? await securePasswords() : null;
+  for (const id of toStart) await writeProperties(id, passwords);
+  const extra = passwords === null ? [] : scramArgs(passwords);
+  await Promise.all(toStart.map((id) => formatOnce(id, cp, cid, extra)));
   const started = Date.now();
   say(`starting node(s) ${toStart.join(', ')} (Kafka ${kafkaVersion()})…`);
   const pids = await Promise.all(toStart.map((id) => spawnNode(id, cp)));
@@ -205,6 +271,13 @@ export async function ensureCluster(): Promise<{ bootstrap: string[] }> {
     return startNodes(NODE_IDS);
   });
   await waitInSync(IN_SYNC_TIMEOUT_MS, started.length > 0);
+  if (isSecure()) {
+    const { f } = secureSetup();
+    const passwords = await readPasswords(f);
+    const bootstrap = clusterBootstrap().join(',');
+    await provision(f, bootstrap, passwords, { replicas: NODE_IDS.length });
+    await writeEnvFiles(f, bootstrap, passwords);
+  }
   return { bootstrap: clusterBootstrap() };
 }
 
@@ -269,6 +342,7 @@ export async function underReplicatedPartitions(): Promise<UnderReplicated[]> {
     bootstrapBrokers: clusterBootstrap(),
     connectTimeout: 2000,
     retries: 0,
+    ...(await adminSecurity()),
   });
   try {
     const topics = await admin.listTopics({ includeInternals: true });
@@ -308,6 +382,7 @@ export async function underReplicatedByTool(): Promise<string[]> {
     clusterBootstrap().join(','),
     '--describe',
     '--under-replicated-partitions',
+    ...(isSecure() ? ['--command-config', secureSetup().toolConfig] : []),
   ]);
   if (r.code !== 0) throw kafkaError('TOOL_FAILED', `TopicCommand failed:\n${r.out.slice(-2000)}`);
   return r.out.split('\n').filter((line) => line.includes('Partition:'));
@@ -383,6 +458,7 @@ async function main(cmd: string | undefined, arg: string | undefined): Promise<v
     case 'start':
       await ensureCluster();
       say(`ready: ${clusterBootstrap().join(',')}`);
+      if (isSecure()) say(`credentials (0600): ${secureSetup().f.credentials}/<user>.env`);
       return;
     case 'stop':
       await stopCluster();
@@ -410,9 +486,16 @@ async function main(cmd: string | undefined, arg: string | undefined): Promise<v
       return;
     }
     default:
-      console.error('usage: node scripts/cluster.ts start|stop|status|kill <id>|restart <id>');
+      console.error(
+        'usage: node scripts/cluster.ts start|stop|status|kill <id>|restart <id> [--secure]',
+      );
       process.exitCode = 1;
   }
 }
 
-if (import.meta.main) runMain('cluster', () => main(process.argv[2], process.argv[3]));
+if (import.meta.main) {
+  const args = process.argv.slice(2);
+  if (args.includes('--secure')) process.env['KAFKA_CLUSTER_SECURE'] = '1';
+  const [cmd, arg] = args.filter((a) => a !== '--secure');
+  runMain('cluster', () => main(cmd, arg));
+}

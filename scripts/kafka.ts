@@ -9,7 +9,7 @@
  * `--secure` starts a second, locked-down broker beside it (SASL_SSL with SCRAM-SHA-512, ACLs; see
  * scripts/lib/kafka-secure.ts) in .data/kafka-secure; its certificates, passwords and one
  * `credentials/<principal>.env` per user are made there at first start. Tests call
- * `ensureSecureKafka()`. `stop` and `status` cover both.
+ * `ensureSecureKafka()`. `stop` and `status` cover both; `stop --secure` only the secure one.
  *
  * Environment:
  * - KAFKA_LOCAL_PORT: PLAINTEXT port on 127.0.0.1. Default 9092; the controller takes PORT + 1.
@@ -453,7 +453,8 @@ async function main(cmd: string | undefined, flags: string[]): Promise<void> {
       }
       return;
     case 'stop':
-      await stopBroker(plainBroker());
+      // Both by default (CI's last step); `--secure` leaves the plaintext one to its other users.
+      if (!secure) await stopBroker(plainBroker());
       await stopBroker(secureBroker());
       return;
     case 'status':
@@ -466,7 +467,7 @@ async function main(cmd: string | undefined, flags: string[]): Promise<void> {
       }
       return;
     default:
-      console.error('usage: node scripts/kafka.ts start [--secure] | stop | status');
+      console.error('usage: node scripts/kafka.ts start [--secure] | stop [--secure] | status');
       process.exitCode = 1;
   }
 }

@@ -189,6 +189,21 @@ export async function writeEnvFiles(f: SecureFiles, bootstrap: string, passwords
   }
 }
 
+/** The admin's client settings for Kafka's Java tools (`--command-config`), 0600. */
+export async function writeAdminToolConfig(f: SecureFiles, file: string, passwords: Passwords) {
+  const jaas =
+    'org.apache.kafka.common.security.scram.ScramLoginModule required ' +
+    `username="admin" password="${passwords.admin}";`;
+  const lines = [
+    'security.protocol=SASL_SSL',
+    `sasl.mechanism=${MECHANISM}`,
+    `sasl.jaas.config=${jaas}`,
+    'ssl.truststore.type=PEM',
+    `ssl.truststore.location=${f.caFile}`,
+  ];
+  await writeFile(file, `${lines.join('\n')}\n`, { mode: 0o600 });
+}
+
 function toAcls([principal, type, name, pattern, ops]: Grant): Acl[] {
   return ops.map((op) => ({
     resourceType: ResourceTypes[type],
@@ -209,18 +224,18 @@ export async function provision(
   f: SecureFiles,
   bootstrap: string,
   passwords: Passwords,
-  partitions = 3,
+  { partitions = 3, replicas = 1 }: { partitions?: number; replicas?: number } = {},
 ): Promise<void> {
   const admin = new Admin({
     clientId: 'erp-events-provision',
-    bootstrapBrokers: [bootstrap],
+    bootstrapBrokers: bootstrap.split(','),
     sasl: { mechanism: MECHANISM, username: 'admin', password: passwords.admin },
     tls: { ca: await readFile(f.caFile, 'utf8') },
   });
   try {
     for (const topic of SECURE_TOPICS) {
       try {
-        await admin.createTopics({ topics: [topic], partitions, replicas: 1 });
+        await admin.createTopics({ topics: [topic], partitions, replicas });
       } catch (err) {
         if (!(err instanceof Error && findErrorBy(err, 'apiId', 'TOPIC_ALREADY_EXISTS'))) throw err;
       }
