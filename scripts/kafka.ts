@@ -145,8 +145,10 @@ function secureBroker(): Broker {
     files,
     async writeProperties() {
       await ensureCertificates(sec);
-      // Before the first format there are no passwords yet: format makes them (formatArgs).
-      const admin = existsSync(sec.passwords) ? (await readPasswords(sec)).admin : '';
+      // Before the first format there are no passwords yet: format makes them (formatArgs). A
+      // formatted storage without them fails here, before a broker starts that nobody can use.
+      const formatted = existsSync(join(files.logDirs, 'meta.properties'));
+      const admin = formatted || existsSync(sec.passwords) ? (await readPasswords(sec)).admin : '';
       // 0600: the file holds the admin password (the broker's own inter-broker login).
       await fillTemplate(
         'secure.properties.template',
