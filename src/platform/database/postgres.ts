@@ -63,6 +63,9 @@ export async function openPostgres<DB>(
   const tenantPool = new pg.Pool({
     ...clientConfig,
     options: [`-c role=${TENANT_ROLE}`, clientConfig.options].filter(Boolean).join(' '),
+    // Lets the tenant setting travel just ahead of a checkout's first statement; every other
+    // statement is awaited before the next, so nothing else is pipelined.
+    pipeline: true,
     max: options.poolSize ?? 10,
   });
   tenantPool.on('error', () => {});
