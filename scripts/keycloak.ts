@@ -23,6 +23,7 @@ import { logger, runMain } from './lib/cli.ts';
 import { realmClients, realmJson, REALM } from './lib/keycloak-realm.ts';
 import type { RealmClient } from './lib/keycloak-realm.ts';
 import { readLivePid } from './lib/pid-file.ts';
+import { portOpen } from './lib/probe.ts';
 import { awaitExit, isAlive, isOurProcess, run } from './lib/process.ts';
 import { withStartLock } from './lib/start-lock.ts';
 
@@ -183,6 +184,13 @@ export async function ensureKeycloak(): Promise<KeycloakInfo> {
 
 async function start(): Promise<KeycloakInfo> {
   const f = files();
+  // Another Keycloak (another checkout's) would answer discovery with clients we know no secret of.
+  if (await portOpen(port())) {
+    throw new AppError(
+      'ERP_KEYCLOAK_PORT_IN_USE',
+      `127.0.0.1:${port()} is taken by a process this checkout did not start (another checkout's Keycloak?); stop it, or set KEYCLOAK_PORT`,
+    );
+  }
   const dist = await ensureDistribution();
   const javaHome = java21Home();
   const clients = realmClients();
