@@ -4,6 +4,7 @@
  * algorithms only: a shared-secret (HS*) or unsigned token never verifies.
  */
 import { errors, jwtVerify } from 'jose';
+import { LRUCache } from 'lru-cache';
 import type { JWTPayload, JWTVerifyGetKey } from 'jose';
 import type { AppError } from '../errors.ts';
 import { expiredToken, invalidToken, issuerUnavailable, noTenant } from './errors.ts';
@@ -38,7 +39,33 @@ export type TokenVerifier = (token: string) => Promise<Principal>;
 // Three base64url parts: anything else is refused before any key is looked up.
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
+/** Verified tokens remembered at most this long, whatever their `exp` (a key revoked by rotation). */
+const REMEMBER_MS = 5 * 60_000;
+const REMEMBERED = 10_000;
+
+/**
+ * A client sends the same token with every request until it expires, and a signature check
+ * (ECDSA or RSA through WebCrypto) is the largest part of a small request's cost: a token that
+ * verified is remembered, by its exact bytes, until its `exp` (at most REMEMBER_MS), so the same
+ * bytes are not checked again. Only successes are kept; a token past its `exp` is checked anew
+ * and refused.
+ */
 export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
+  const verify = verifySignature(options);
+  const verified = new LRUCache<string, Principal>({ max: REMEMBERED, ttl: REMEMBER_MS });
+  return async (token) => {
+    const known = verified.get(token);
+    if (known !== undefined) return known;
+    const { principal, expiresAtMs } = await verify(token);
+    const ttl = Math.min(REMEMBER_MS, expiresAtMs + options.clockSkewSeconds * 1000 - Date.now());
+    if (ttl > 0) verified.set(token, principal, { ttl });
+    return principal;
+  };
+}
+
+function verifySignature(
+  options: VerifierOptions,
+): (token: string) => Promise<{ principal: Principal; expiresAtMs: number }> {
   return async (token) => {
     if (!COMPACT_JWS.test(token)) throw invalidToken('not a signed JWT (header.payload.signature)');
     let payload: JWTPayload;
@@ -53,7 +80,11 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
     } catch (err) {
       throw verificationError(err);
     }
-    return principalOf(payload, options.tenantClaim);
+    // `exp` is required by jwtVerify above.
+    return {
+      principal: principalOf(payload, options.tenantClaim),
+      expiresAtMs: payload.exp! * 1000,
+    };
   };
 }
 

@@ -134,3 +134,18 @@ test('the development key is made once, private to its owner, and shared by conc
   await writeFile(issuers[0]!.keyFile, '{"kid": 1}');
   await rejects(loadDevIssuer(dir), 'ERP_AUTH_DEV_KEY', /delete it/);
 });
+
+test('a verified token is remembered by its bytes, but never past its exp', async () => {
+  const dir = await tempDir();
+  const issuer = await loadDevIssuer(dir);
+  const auth = await createAuthenticator({ ...SETTINGS, clockSkewSeconds: 0 }, dir);
+  const token = await issuer.sign({ tenant_id: 'acme' }, 'erp-events', 2);
+  assert.equal((await auth.authenticate(bearer(token))).tenantId, 'acme');
+  assert.equal((await auth.authenticate(bearer(token))).tenantId, 'acme');
+  // One character changed in the signature: other bytes, verified anew and refused.
+  const last = token.at(-2) === 'A' ? 'B' : 'A';
+  const tampered = `${token.slice(0, -2)}${last}${token.at(-1)}`;
+  await rejects(auth.authenticate(bearer(tampered)), 'ERP_AUTH_INVALID_TOKEN');
+  await new Promise((resolve) => setTimeout(resolve, 2_100));
+  await rejects(auth.authenticate(bearer(token)), 'ERP_AUTH_TOKEN_EXPIRED');
+});
