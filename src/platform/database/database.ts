@@ -13,7 +13,10 @@ export interface DatabaseOptions {
   dataDir?: string;
   /** PostgreSQL only: schema to create and put first on the search_path (test isolation). */
   schema?: string;
-  /** PostgreSQL only: connections in the pool. Default: 10. */
+  /**
+   * PostgreSQL only: connections in each of the two pools, the owner's (`db`) and the requests'
+   * (`inTenant`, as the tenant role); idle ones close after 10 s. Default: 10.
+   */
   poolSize?: number;
   /** PostgreSQL only: run parameterized statements as named prepared statements. Default: true. */
   preparedStatements?: boolean;
