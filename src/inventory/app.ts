@@ -27,6 +27,7 @@ export const inventoryService = defineService<InventoryDB, InventorySettings, In
   port: (s) => s.port,
   databaseUrl: (s) => s.databaseUrl,
   migrations: fileURLToPath(new URL('../../migrations/inventory', import.meta.url)),
+  tenantTables: ['products', 'stock_movements'],
   outbox: { table: 'events', channel: INVENTORY_OUTBOX_CHANNEL },
   publishes: (config) => [config.kafka.inventoryTopic],
   errorStatuses: INVENTORY_HTTP_STATUSES,

@@ -28,6 +28,7 @@ export type { RetryPolicy } from './retry-policy.ts';
 export type { AdvisoryLock, Database, DatabaseOptions } from './database/database.ts';
 export { isUniqueViolation, toDatabaseError } from './database/errors.ts';
 export { migrate, readMigrations } from './database/migrations.ts';
+export { tenantIsolationMigration } from './database/tenant-isolation.ts';
 export type { Migration } from './database/migrations.ts';
 export { openDatabase } from './database/open.ts';
 export { PLATFORM_HTTP_STATUSES } from './http/errors.ts';

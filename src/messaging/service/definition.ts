@@ -81,6 +81,13 @@ export interface ServiceDefinition<DB, S, E> {
    * in name order, or the migrations themselves.
    */
   migrations: string | readonly Migration[];
+  /**
+   * Its tables that hold tenants' rows (a `tenant_id` column). After its migrations the kit puts
+   * them, with its own outbox and inbox tables, under row-level security: a request's statements
+   * (Database.inTenant) see only their tenant's rows (platform/database/tenant-isolation.ts).
+   * Default: none but the kit's.
+   */
+  tenantTables?: readonly string[];
   /** The outbox table it publishes from and the NOTIFY channel its relay listens on. */
   outbox?: { table: string; channel: string };
   /** Topics it publishes to (created at start). Default: none. */

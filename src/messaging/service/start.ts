@@ -15,6 +15,7 @@ import {
   pruneIdempotencyKeys,
   readMigrations,
   retryWhileUnavailable,
+  tenantIsolationMigration,
 } from '../../platform/index.ts';
 import type { Authenticator, Config, Database, Logger, Migration } from '../../platform/index.ts';
 import { inboxMigration } from '../inbox/table.ts';
@@ -34,14 +35,21 @@ export function serviceMigrations<DB, S, E>(
   config: Config,
 ): Migration[] {
   const consumes = definition.consumes?.(config, settings);
+  const inbox = consumes === undefined ? undefined : (consumes.inboxTable ?? 'inbox');
   return [
-    // Every service answers POSTs with Idempotency-Key support.
+    // Every service answers POSTs with Idempotency-Key support (its table under the policy too).
     idempotencyMigration(),
     ...(definition.outbox === undefined ? [] : [outboxMigration(definition.outbox.table)]),
-    ...(consumes === undefined ? [] : [inboxMigration(consumes.inboxTable ?? 'inbox')]),
+    ...(inbox === undefined ? [] : [inboxMigration(inbox)]),
     ...(typeof definition.migrations === 'string'
       ? readMigrations(definition.migrations)
       : definition.migrations),
+    // Last: the service's migrations made its tables, and an outbox may gain columns there.
+    tenantIsolationMigration([
+      ...(definition.outbox === undefined ? [] : [definition.outbox.table]),
+      ...(inbox === undefined ? [] : [inbox]),
+      ...(definition.tenantTables ?? []),
+    ]),
   ];
 }
 

@@ -24,6 +24,8 @@
  * role beforehand.
  */
 
+import type { Migration } from './migrations.ts';
+
 /** The role request statements run as: NOLOGIN, owns nothing, bound by every tenant policy. */
 export const TENANT_ROLE = 'erp_tenant';
 
@@ -70,4 +72,13 @@ BEGIN
   END LOOP;
 END $$;
 `;
+}
+
+/**
+ * The migration that puts `tables` under the tenant policy. Named after the tables, so that a
+ * service that adds one gets a new migration, which runs again over all of them (it is idempotent).
+ */
+export function tenantIsolationMigration(tables: readonly string[]): Migration {
+  const sorted = [...new Set(tables)].sort();
+  return { name: `platform:tenant-isolation:${sorted.join(',')}`, sql: tenantIsolationSql(sorted) };
 }

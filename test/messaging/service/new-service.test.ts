@@ -38,6 +38,7 @@ const counterService = defineService<CounterDB, { group: string }, object>({
   }),
   port: () => 0,
   databaseUrl: () => undefined,
+  tenantTables: ['created_products'],
   migrations: [
     {
       name: '001_created_products',
