@@ -11,6 +11,7 @@ import { testIssuer } from '../support/auth.ts';
 import { waitUntil } from '../support/kafka.ts';
 import { startSystem } from '../support/system.ts';
 import type { TestSystem } from '../support/system.ts';
+import { laptopBody } from '../inventory/fixtures.ts';
 
 let keycloak: KeycloakInfo;
 let system: TestSystem;
@@ -49,16 +50,7 @@ async function as(client: keyof KeycloakInfo['clients']): Promise<{ authorizatio
   return { authorization: `Bearer ${token}` };
 }
 
-const product = {
-  sku: 'KC-001',
-  name: 'Laptop Computer',
-  category: 'electronics',
-  unit_price: 1200,
-  quantity_on_hand: 100,
-  reorder_level: 10,
-  reorder_quantity: 50,
-  location: 'Warehouse A',
-};
+const product = { ...laptopBody, sku: 'KC-001' };
 
 test('Keycloak tokens drive both services: tenant A low stock becomes tenant A alert, and only theirs', async () => {
   const inventory = system.inventory.http;

@@ -11,6 +11,7 @@ import type { IncomingRecord } from '../../src/messaging/kafka/index.ts';
 import { startSystem } from '../support/system.ts';
 import type { TestSystem } from '../support/system.ts';
 import { uniqueName, waitUntil } from '../support/kafka.ts';
+import { laptopBody } from '../inventory/fixtures.ts';
 
 interface EventJson {
   metadata: Record<string, string>;
@@ -44,16 +45,7 @@ test('adjusting stock from 100 to 8 with reorder level 10 opens one alert in Sal
     method: 'POST',
     url: '/api/v1/products',
     headers: await tenantHeaders(tenant),
-    payload: {
-      sku: 'LAP-001',
-      name: 'Laptop Computer',
-      category: 'electronics',
-      unit_price: 1200,
-      quantity_on_hand: 100,
-      reorder_level: 10,
-      reorder_quantity: 50,
-      location: 'Warehouse A',
-    },
+    payload: laptopBody,
   });
   assert.equal(created.statusCode, 201);
   const productId: string = created.json().id;

@@ -9,3 +9,15 @@ export const laptop = {
   reorderQuantity: 50,
   location: 'Warehouse A',
 };
+
+/** The same product as an HTTP body (POST /api/v1/products). */
+export const laptopBody = {
+  sku: laptop.sku,
+  name: laptop.name,
+  category: laptop.category,
+  unit_price: laptop.unitPrice,
+  quantity_on_hand: laptop.quantityOnHand,
+  reorder_level: laptop.reorderLevel,
+  reorder_quantity: laptop.reorderQuantity,
+  location: laptop.location,
+};

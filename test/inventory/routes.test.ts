@@ -10,6 +10,7 @@ import {
   headerTenancy,
 } from '../../src/platform/index.ts';
 import { testDatabase } from '../support/database.ts';
+import { laptopBody } from './fixtures.ts';
 
 async function setup(t: Parameters<typeof testDatabase>[0]) {
   const database = await testDatabase<InventoryDB>(t, 'inventory');
@@ -31,16 +32,7 @@ async function setup(t: Parameters<typeof testDatabase>[0]) {
   return { app: server.app, committed: () => committed };
 }
 
-const product = {
-  sku: 'LAP-001',
-  name: 'Laptop Computer',
-  category: 'electronics',
-  unit_price: 1200,
-  quantity_on_hand: 100,
-  reorder_level: 10,
-  reorder_quantity: 50,
-  location: 'Warehouse A',
-};
+const product = laptopBody;
 const tenant = (id: string) => ({ 'x-tenant-id': id });
 
 test('create, adjust and read a product over HTTP', async (t) => {

@@ -25,6 +25,7 @@ import type { SalesDB, SalesParts } from '../../../src/sales/index.ts';
 import { testDatabase } from '../../support/database.ts';
 import { secureTestKafka, uniqueName, waitUntil } from '../../support/kafka.ts';
 import type { SecureKafka } from '../../../scripts/kafka.ts';
+import { laptopBody } from '../../inventory/fixtures.ts';
 
 let broker: SecureKafka;
 let inventory: StartedService<InventoryParts>;
@@ -87,16 +88,7 @@ test('the low-stock flow runs end to end with Inventory and Sales as their own p
     method: 'POST',
     url: '/api/v1/products',
     headers: { 'x-tenant-id': tenant },
-    payload: {
-      sku: 'LAP-001',
-      name: 'Laptop Computer',
-      category: 'electronics',
-      unit_price: 1200,
-      quantity_on_hand: 100,
-      reorder_level: 10,
-      reorder_quantity: 50,
-      location: 'Warehouse A',
-    },
+    payload: laptopBody,
   });
   assert.equal(created.statusCode, 201, created.body);
   const productId: string = created.json().id;
