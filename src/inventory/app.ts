@@ -25,6 +25,7 @@ export const inventoryService = defineService<InventoryDB, InventorySettings, In
   id: 'inventory',
   settings: inventorySettings,
   port: (s) => s.port,
+  metricsPort: (s) => s.metricsPort,
   databaseUrl: (s) => s.databaseUrl,
   migrations: fileURLToPath(new URL('../../migrations/inventory', import.meta.url)),
   tenantTables: ['products', 'stock_movements'],

@@ -41,6 +41,7 @@ export function salesService(options: SalesOptions = {}) {
     id: 'sales',
     settings: salesSettings,
     port: (s) => s.port,
+    metricsPort: (s) => s.metricsPort,
     databaseUrl: (s) => s.databaseUrl,
     migrations: fileURLToPath(new URL('../../migrations/sales', import.meta.url)),
     tenantTables: [

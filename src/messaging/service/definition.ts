@@ -74,6 +74,11 @@ export interface ServiceDefinition<DB, S, E> {
   settings: AnySettingsSection<S>;
   /** Its HTTP port, from its settings. */
   port(settings: S): number;
+  /**
+   * A port of its own for `GET /metrics` without a token (a Prometheus on a private interface);
+   * undefined: none, and /metrics on the service's port needs the `ops` scope.
+   */
+  metricsPort?(settings: S): number | undefined;
   /** Its PostgreSQL URL; undefined runs PGlite in DATA_DIR/<id>/pglite. */
   databaseUrl(settings: S): string | undefined;
   /**

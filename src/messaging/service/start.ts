@@ -24,6 +24,7 @@ import { createConsumer, createProducer, ensureTopics } from '../kafka/index.ts'
 import type { ConsumerSettings, EventConsumer, TopicSpec } from '../kafka/index.ts';
 import { outboxMigration } from '../outbox/table.ts';
 import { buildService } from './build.ts';
+import { listenForMetrics } from './metrics-listener.ts';
 import type { Service } from './build.ts';
 import { DLQ_SUFFIX } from './definition.ts';
 import type { ServiceDefinition } from './definition.ts';
@@ -145,6 +146,8 @@ function openServiceDatabase<DB, S, E>(
 export interface StartedService<E> extends Service<E> {
   /** Where it listens, e.g. http://127.0.0.1:3001. */
   address: string;
+  /** Where /metrics is served without a token, when the service has a metrics port. */
+  metricsAddress?: string;
 }
 
 /** Opens the service's resources, migrates, creates its topics, builds, starts and listens. */
@@ -178,6 +181,7 @@ export async function startService<DB, S, E>(
     });
     // Closed by the service once it runs it; closing twice is harmless.
     if (consumer !== undefined) closers.push(() => consumer.close());
+    const metrics = createMetricsRegistry(definition.name);
     const authenticator = await createAuthenticator(config.auth, config.dataDir);
     logAuthentication(authenticator, logger);
     const service = buildService(definition, {
@@ -188,7 +192,7 @@ export async function startService<DB, S, E>(
       authenticator,
       ...(consumer === undefined ? {} : { consumer }),
       logger,
-      metrics: createMetricsRegistry(definition.name),
+      metrics,
       ...(options.onFatal === undefined ? {} : { onFatal: options.onFatal }),
     });
     closers.push(() => service.stop());
@@ -198,9 +202,17 @@ export async function startService<DB, S, E>(
     const { host, port } = options.listen ?? { host: config.host, port: definition.port(settings) };
     const address = await service.http.listen({ host, port });
     logger.info({ address, database: database.kind }, `${definition.name} listening on ${address}`);
+    const metricsPort = definition.metricsPort?.(settings);
+    const metricsListener =
+      metricsPort === undefined ? undefined : await listenForMetrics(metrics, host, metricsPort);
+    if (metricsListener !== undefined) {
+      closers.push(() => metricsListener.close());
+      logger.info(`/metrics without a token on ${metricsListener.address}`);
+    }
     return {
       ...service,
       address,
+      ...(metricsListener === undefined ? {} : { metricsAddress: metricsListener.address }),
       async stop() {
         await closeAll();
       },
