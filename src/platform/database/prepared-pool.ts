@@ -19,8 +19,9 @@
  * retry works.
  */
 import { createHash } from 'node:crypto';
-import type { PostgresPool, PostgresPoolClient } from 'kysely';
+import type { PostgresPool } from 'kysely';
 import type pg from 'pg';
+import { wrapPoolClients } from './wrapped-pool.ts';
 
 const MAX_PARAMETERS = 64;
 const MAX_NAMES = 500;
@@ -71,28 +72,7 @@ export function preparingPool(pool: pg.Pool): PostgresPool {
       return client.query({ name: names.get(text), text, values });
     }
   };
-  // One wrapper per pg client: Kysely keys its connection state (and the backend pid) by it.
-  const wrappers = new WeakMap<pg.PoolClient, PostgresPoolClient>();
-  return {
-    options: pool.options,
-    async connect() {
-      const client = await pool.connect();
-      let wrapper = wrappers.get(client);
-      if (wrapper === undefined) {
-        wrapper = {
-          query: ((text: unknown, parameters?: readonly unknown[]) =>
-            query(client, text, parameters)) as unknown as PostgresPoolClient['query'],
-          release: (destroy?: boolean) => client.release(destroy),
-          get processID() {
-            return (client as unknown as { processID?: number }).processID;
-          },
-        };
-        wrappers.set(client, wrapper);
-      }
-      return wrapper;
-    },
-    end: () => pool.end(),
-  };
+  return wrapPoolClients(pool, query);
 }
 
 function isStalePlan(err: unknown): boolean {

@@ -17,6 +17,7 @@
  */
 import type { PostgresPool, PostgresPoolClient } from 'kysely';
 import { TENANT_SETTING } from './tenant-isolation.ts';
+import { wrapPoolClients } from './wrapped-pool.ts';
 
 /** The statement inTenant sends first on each checkout, with the tenant as its one parameter. */
 export const SET_TENANT_SQL = `SELECT set_config('${TENANT_SETTING}', $1, false)`;
@@ -57,30 +58,6 @@ export function tenantSessionPool(pool: PostgresPool): PostgresPool {
     tenants.set(client, tenant);
     return statement;
   };
-  // One wrapper per client: Kysely keys its connection state by it.
-  const wrappers = new WeakMap<PostgresPoolClient, PostgresPoolClient>();
-  return {
-    options: pool.options,
-    async connect() {
-      const client = await pool.connect();
-      let wrapper = wrappers.get(client);
-      if (wrapper === undefined) {
-        wrapper = {
-          query: ((text: unknown, parameters?: readonly unknown[]) =>
-            query(client, text, parameters)) as unknown as PostgresPoolClient['query'],
-          release: (destroy?: boolean) => {
-            // A checkout that ran no statement leaves nothing for the next one.
-            pending.delete(client);
-            client.release(destroy);
-          },
-          get processID() {
-            return client.processID;
-          },
-        };
-        wrappers.set(client, wrapper);
-      }
-      return wrapper;
-    },
-    end: () => pool.end(),
-  };
+  // A checkout that ran no statement leaves nothing for the next one.
+  return wrapPoolClients(pool, query, (client) => pending.delete(client));
 }
