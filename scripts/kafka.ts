@@ -49,6 +49,7 @@ import { portOpen, waitUntilServing } from './lib/probe.ts';
 import type { ProbeTransport } from './lib/probe.ts';
 import { awaitExit, isOurProcess, run } from './lib/process.ts';
 import { withStartLock } from './lib/start-lock.ts';
+import { copyDependencies } from './lib/maven.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const KAFKA_DIR = join(ROOT, 'kafka');
@@ -228,16 +229,7 @@ export async function kafkaClasspath(): Promise<string> {
     const started = Date.now();
     const tmp = `${libs}.tmp-${process.pid}`;
     await rm(tmp, { recursive: true, force: true });
-    const r = await run('mvn', [
-      '-q',
-      '-B',
-      '-Dstyle.color=never',
-      '-f',
-      POM,
-      'dependency:copy-dependencies',
-      '-DincludeScope=runtime',
-      `-DoutputDirectory=${tmp}`,
-    ]);
+    const r = await copyDependencies(POM, tmp, ['-DincludeScope=runtime']);
     if (r.code !== 0) {
       await rm(tmp, { recursive: true, force: true });
       throw kafkaError(

@@ -26,6 +26,7 @@ import { readLivePid } from './lib/pid-file.ts';
 import { portOpen } from './lib/probe.ts';
 import { awaitExit, isAlive, isOurProcess, run } from './lib/process.ts';
 import { withStartLock } from './lib/start-lock.ts';
+import { copyDependencies } from './lib/maven.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const POM = join(ROOT, 'keycloak', 'pom.xml');
@@ -114,16 +115,7 @@ async function ensureDistribution(): Promise<string> {
   say(`fetching Keycloak ${version} from Maven Central into ${parent} (once, about 160 MB)…`);
   const started = Date.now();
   await rm(tmp, { recursive: true, force: true });
-  const copied = await run('mvn', [
-    '-q',
-    '-B',
-    '-Dstyle.color=never',
-    '-f',
-    POM,
-    'dependency:copy-dependencies',
-    '-DexcludeTransitive=true',
-    `-DoutputDirectory=${tmp}`,
-  ]);
+  const copied = await copyDependencies(POM, tmp, ['-DexcludeTransitive=true']);
   const archive = join(tmp, `keycloak-quarkus-dist-${version}.tar.gz`);
   const unpacked = copied.code === 0 ? await run('tar', ['-xzf', archive, '-C', tmp]) : copied;
   if (unpacked.code !== 0) {
