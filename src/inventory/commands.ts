@@ -15,7 +15,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { createEvent } from '../contract/index.ts';
 import type { AnyEvent } from '../contract/index.ts';
-import { backoff, createRetryPolicy } from '../platform/index.ts';
+import { backoff, createRetryPolicy, withSpan } from '../platform/index.ts';
 import type { Database, RetryPolicy } from '../platform/index.ts';
 import { CONSUMPTION_WINDOW_DAYS, daysOfStockRemaining, windowDays } from './consumption.ts';
 import type { InventoryDB } from './db.ts';
@@ -128,16 +128,21 @@ export function createCommandHandler(options: CommandOptions) {
       try {
         // As the tenant (row-level security): a statement here sees no other tenant's rows.
         // One scope per attempt, so that a backoff pause holds no connection.
-        const result =
-          attempt === 1 && inTransaction === undefined
-            ? await database.inTenant(tenantId, (db) => runOnce(db, command, meta, false), {
-                transaction: false,
-              })
-            : await database.inTenant(tenantId, async (trx) => {
-                const done = await runOnce(trx, command, meta, true);
-                await inTransaction?.(trx, done);
-                return done;
-              });
+        // With tracing on, a span per attempt: the events it appends keep its context.
+        const result = await withSpan(
+          `inventory ${command.kind}`,
+          { 'erp.product_id': command.productId, 'erp.attempt': attempt },
+          () =>
+            attempt === 1 && inTransaction === undefined
+              ? database.inTenant(tenantId, (db) => runOnce(db, command, meta, false), {
+                  transaction: false,
+                })
+              : database.inTenant(tenantId, async (trx) => {
+                  const done = await runOnce(trx, command, meta, true);
+                  await inTransaction?.(trx, done);
+                  return done;
+                }),
+        );
         options.outbox?.committed();
         return result;
       } catch (err) {

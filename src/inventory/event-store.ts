@@ -12,9 +12,10 @@
  */
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
-import { kafkaHeadersFor, messageKeyOf } from '../contract/index.ts';
+import { messageKeyOf } from '../contract/index.ts';
 import type { AnyEvent } from '../contract/index.ts';
 import type { InventoryDB } from './db.ts';
+import { outboxHeadersFor } from '../messaging/index.ts';
 import { isUniqueViolation } from '../platform/index.ts';
 import { duplicateSku, versionConflict } from './errors.ts';
 import type { ProductState } from './product.ts';
@@ -87,7 +88,7 @@ export async function commitDecision(db: Kysely<InventoryDB>, d: Decision): Prom
     (event, i) =>
       sql`(${expectedVersion + i + 1}::int, ${event.metadata.event_id}::text,
            ${event.metadata.event_type}::text, ${messageKeyOf(event)}::text,
-           ${JSON.stringify(event)}::json, ${JSON.stringify(kafkaHeadersFor(event))}::jsonb,
+           ${JSON.stringify(event)}::json, ${JSON.stringify(outboxHeadersFor(event))}::jsonb,
            ${event.metadata.timestamp}::timestamptz)`,
   );
   const p = d.after;

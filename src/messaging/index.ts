@@ -32,7 +32,8 @@ export type {
   TopicReadSummary,
   TopicSpec,
 } from './kafka/index.ts';
-export { appendToOutbox } from './outbox/append.ts';
+export { appendToOutbox, outboxHeadersFor } from './outbox/append.ts';
+export { recordContextOf, traceHeadersOf } from './tracing.ts';
 export type { OutboxRow } from './outbox/append.ts';
 export { createPrometheusRelayMetrics } from './outbox/metrics.ts';
 export { createOutboxRelay, RELAY_RETRY_POLICY } from './outbox/relay.ts';

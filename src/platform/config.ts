@@ -11,6 +11,7 @@ import type { AuthSettings } from './auth/index.ts';
 import { DEFAULT_RATE_LIMIT } from './http/rate-limit.ts';
 import type { RateLimitSettings } from './http/rate-limit.ts';
 import { AppError, PlatformErrorCodes } from './errors.ts';
+import type { TracingSettings } from './tracing.ts';
 
 /** Building blocks for a service's own variables, with the same parsing rules as ours. */
 export const env = {
@@ -129,6 +130,41 @@ const sharedSchema = z.object({
   AUTH_OPEN_METRICS: env.bool.default(false),
   RATE_LIMIT_MAX: z.coerce.number().int().min(0).default(DEFAULT_RATE_LIMIT.max),
   RATE_LIMIT_WINDOW_MS: env.positiveInt.default(DEFAULT_RATE_LIMIT.windowMs),
+  // OpenTelemetry's own variables: parsed here so that a typo stops the start with ERP_CFG_INVALID
+  // instead of a warning from the SDK and no traces. The SDK reads them (and the exporters' other
+  // OTEL_* variables) itself when tracing is on.
+  OTEL_TRACES_EXPORTER: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .transform((v) => [
+      ...new Set(
+        v
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      ),
+    ])
+    .pipe(z.array(z.enum(['otlp', 'zipkin', 'console', 'none'])))
+    .optional(),
+  OTEL_SDK_DISABLED: env.bool.default(false),
+  OTEL_SERVICE_NAME: env.optionalText,
+  OTEL_TRACES_SAMPLER: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .pipe(
+      z.enum([
+        'always_on',
+        'always_off',
+        'traceidratio',
+        'parentbased_always_on',
+        'parentbased_always_off',
+        'parentbased_traceidratio',
+      ]),
+    )
+    .optional(),
+  OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).optional(),
 });
 
 type SharedEnv = z.infer<typeof sharedSchema>;
@@ -168,6 +204,7 @@ export interface Config {
   auth: AuthSettings;
   /** Requests per tenant per window, per instance; max 0 is no limit. */
   rateLimit: RateLimitSettings;
+  tracing: TracingSettings;
 }
 
 /**
@@ -284,6 +321,20 @@ function configFrom(e: SharedEnv): Config {
     },
     auth,
     rateLimit: { max: e.RATE_LIMIT_MAX, windowMs: e.RATE_LIMIT_WINDOW_MS },
+    tracing: tracingFrom(e),
+  };
+}
+
+/**
+ * Off unless OTEL_TRACES_EXPORTER names an exporter: unlike the SDK's own default (`otlp`), a
+ * service started without the variable sends nothing anywhere and pays nothing for tracing.
+ */
+function tracingFrom(e: SharedEnv): TracingSettings {
+  const named = e.OTEL_TRACES_EXPORTER ?? [];
+  const exporters = e.OTEL_SDK_DISABLED || named.includes('none') ? [] : named;
+  return {
+    exporters: exporters.filter((x) => x !== 'none'),
+    ...(e.OTEL_SERVICE_NAME === undefined ? {} : { serviceName: e.OTEL_SERVICE_NAME }),
   };
 }
 

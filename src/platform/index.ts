@@ -57,6 +57,26 @@ export type {
 } from './auth/index.ts';
 export type { HttpOptions, HttpServer } from './http/server.ts';
 export { createLogger } from './logger.ts';
+export {
+  activeContext,
+  contextFromHeaders,
+  contextWith,
+  failSpan,
+  inSpan,
+  linkTo,
+  ROOT_CONTEXT,
+  runIn,
+  setTracingOn,
+  SpanKind,
+  SpanStatusCode,
+  startTracing,
+  traceHeaders,
+  traceLogFields,
+  tracer,
+  tracingOn,
+  withSpan,
+} from './tracing.ts';
+export type { Context, Link, Span, TraceExporterName, Tracing, TracingSettings } from './tracing.ts';
 export type { Logger } from './logger.ts';
 export { createMetricsRegistry } from './metrics.ts';
 export { configOrExit, runService } from './service-runner.ts';

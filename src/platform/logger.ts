@@ -1,6 +1,7 @@
 import { writeSync } from 'node:fs';
 import { pino } from 'pino';
 import type { DestinationStream, Logger } from 'pino';
+import { traceLogFields } from './tracing.ts';
 
 export type { Logger };
 
@@ -35,7 +36,10 @@ function stdoutLines(fd: number): DestinationStream {
 
 const stdout = stdoutLines(1);
 
-/** JSON logs on stdout; the object comes first: `log.info({ productId }, 'adjusted')`. */
+/**
+ * JSON logs on stdout; the object comes first: `log.info({ productId }, 'adjusted')`. With tracing
+ * on, a line written inside a span carries its `trace_id` and `span_id`.
+ */
 export function createLogger(name: string, level: string = 'info'): Logger {
-  return pino({ name, level }, stdout);
+  return pino({ name, level, mixin: traceLogFields }, stdout);
 }

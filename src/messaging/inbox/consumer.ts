@@ -10,6 +10,8 @@ import {
   AppError,
   createRetryPolicy,
   isAppError,
+  runIn,
+  tracingOn,
   type Database,
   type Logger,
   type RetryPolicy,
@@ -17,6 +19,7 @@ import {
 import { MessagingErrorCodes } from '../errors.ts';
 import type { EventConsumer, EventProducer, IncomingBatch } from '../kafka/index.ts';
 import type { EventRouter } from '../router.ts';
+import { startBatchTrace } from '../tracing.ts';
 import { classify } from './classify.ts';
 import type { Accepted, Rejected } from './classify.ts';
 import { sendDeadLetters } from './dead-letters.ts';
@@ -85,9 +88,20 @@ export function createInboxConsumer<DB>(options: InboxConsumerOptions<DB>): Inbo
   let stopped: Promise<void> | undefined;
 
   const handleBatch = async (batch: IncomingBatch): Promise<void> => {
+    if (!tracingOn()) return processBatch(batch);
+    const trace = startBatchTrace(batch, groupId);
+    const failed: Rejected[] = [];
+    try {
+      await runIn(trace.context, () => processBatch(batch, failed));
+    } finally {
+      trace.end(failed);
+    }
+  };
+
+  /** `rejected` receives the records dead-lettered (for their spans). */
+  const processBatch = async (batch: IncomingBatch, rejected: Rejected[] = []): Promise<void> => {
     const started = performance.now();
     const accepted: Accepted<DB>[] = [];
-    const rejected: Rejected[] = [];
     for (const record of batch.records) {
       const outcome = classify(record, router);
       if (outcome.kind === 'accepted') accepted.push(outcome);

@@ -5,8 +5,9 @@
  * On failure, the record to blame (if one can be) is charged an attempt.
  */
 import { performance } from 'node:perf_hooks';
-import type { Database, Logger } from '../../platform/index.ts';
-import { isOutage } from '../../platform/index.ts';
+import type { Context, Database, Link, Logger } from '../../platform/index.ts';
+import { activeContext, isOutage, linkTo, tracingOn, withSpan } from '../../platform/index.ts';
+import { recordContextOf } from '../tracing.ts';
 import type { Accepted } from './classify.ts';
 import { runsOfOneType } from './classify.ts';
 import type { ConsumerMetrics } from './metrics.ts';
@@ -33,45 +34,64 @@ export async function applyInTransaction<DB>(
   const callbacks: { fn: () => void | Promise<void>; log: Logger }[] = [];
   const outcomes: (() => void)[] = [];
   let current: Accepted<DB> | undefined;
+  // Spans (with tracing on): the transaction is a child of its record's span when it holds one
+  // record (the usual case at low rates, and the one-by-one retry), else of the batch's.
+  const single = items.length === 1 ? recordContextOf(items[0]!.record) : undefined;
+  const txAttributes = {
+    'db.operation.name': 'inbox transaction',
+    'messaging.batch.message_count': items.length,
+  };
   try {
-    await database.db.transaction().execute(async (trx) => {
-      const inserted = await insertIntoInbox(
-        trx,
-        ctx.inboxTable,
-        items.map((i) => i.event),
-      );
-      const fresh: Accepted<DB>[] = [];
-      for (const item of items) {
-        // Delete, so that a second occurrence within the batch is a duplicate too.
-        if (inserted.delete(item.event.metadata.event_id)) {
-          fresh.push(item);
-          continue;
-        }
-        outcomes.push(() => {
-          metrics.duplicate(item.type);
-          logOf(logger, item).debug('duplicate event: already in the inbox, skipped');
-        });
-      }
-      for (const run of runsOfOneType(fresh)) {
-        const first = run[0] as Accepted<DB>;
-        // A failing run has no single culprit; the one-by-one fallback finds it.
-        current = run.length === 1 ? first : undefined;
-        const log =
-          run.length === 1
-            ? logOf(logger, first)
-            : logger.child({ event_type: first.type, events: run.length });
-        const started = performance.now();
-        await first.handler(
-          run.map(({ event, record }) => ({ event, record })),
-          { trx, log, afterCommit: (fn) => callbacks.push({ fn, log }) },
-        );
-        const seconds = (performance.now() - started) / 1000 / run.length;
-        outcomes.push(() => {
-          for (let k = 0; k < run.length; k++) metrics.processed(first.type, seconds);
-        });
-      }
-      current = undefined;
-    });
+    await withSpan(
+      'inbox transaction',
+      txAttributes,
+      () =>
+        database.db.transaction().execute(async (trx) => {
+          const inserted = await insertIntoInbox(
+            trx,
+            ctx.inboxTable,
+            items.map((i) => i.event),
+          );
+          const fresh: Accepted<DB>[] = [];
+          for (const item of items) {
+            // Delete, so that a second occurrence within the batch is a duplicate too.
+            if (inserted.delete(item.event.metadata.event_id)) {
+              fresh.push(item);
+              continue;
+            }
+            outcomes.push(() => {
+              metrics.duplicate(item.type);
+              logOf(logger, item).debug('duplicate event: already in the inbox, skipped');
+            });
+          }
+          for (const run of runsOfOneType(fresh)) {
+            const first = run[0] as Accepted<DB>;
+            // A failing run has no single culprit; the one-by-one fallback finds it.
+            current = run.length === 1 ? first : undefined;
+            const log =
+              run.length === 1
+                ? logOf(logger, first)
+                : logger.child({ event_type: first.type, events: run.length });
+            const started = performance.now();
+            await withSpan(
+              `handle ${first.type}`,
+              { 'messaging.batch.message_count': run.length },
+              () =>
+                first.handler(
+                  run.map(({ event, record }) => ({ event, record })),
+                  { trx, log, afterCommit: (fn) => callbacks.push({ fn, log }) },
+                ),
+              handlerParent(run, single !== undefined),
+            );
+            const seconds = (performance.now() - started) / 1000 / run.length;
+            outcomes.push(() => {
+              for (let k = 0; k < run.length; k++) metrics.processed(first.type, seconds);
+            });
+          }
+          current = undefined;
+        }),
+      single === undefined ? {} : { parent: single },
+    );
   } catch (err) {
     // A failed COMMIT has no handler to blame, except when the transaction held one event.
     // An outage is nobody's: it spends no attempts.
@@ -93,4 +113,23 @@ export async function applyInTransaction<DB>(
       log.error({ err }, 'afterCommit callback failed; the event stays applied');
     }
   }
+}
+
+/**
+ * A run's handler span: under the transaction's span when the transaction is the run's one record,
+ * else under the run's first record's span, linked to the others'.
+ */
+function handlerParent<DB>(
+  run: Accepted<DB>[],
+  inRecordTransaction: boolean,
+): { parent?: Context; links?: Link[] } {
+  if (inRecordTransaction || !tracingOn()) return {};
+  const contexts = run.map((item) => recordContextOf(item.record) ?? activeContext());
+  return {
+    parent: contexts[0]!,
+    links: contexts
+      .slice(1)
+      .map(linkTo)
+      .filter((l): l is Link => l !== undefined),
+  };
 }

@@ -4,7 +4,11 @@
  * (relay.ts) publishes them afterwards.
  */
 import { sql, type Kysely } from 'kysely';
+import { kafkaHeadersFor } from '../../contract/index.ts';
 import type { Envelope, EventOf, EventType } from '../../contract/index.ts';
+import { traceHeaders } from '../../platform/index.ts';
+import type { IncomingRecord } from '../kafka/index.ts';
+import { traceHeadersOf } from '../tracing.ts';
 
 export interface OutboxRow {
   eventId: string;
@@ -16,6 +20,20 @@ export interface OutboxRow {
   envelope: Envelope | EventOf<EventType>;
   headers: Record<string, string>;
   occurredAt: Date;
+}
+
+/**
+ * The headers of an outbox row: the contract's (kafkaHeadersFor) and, with tracing on, the trace
+ * context of the action that wrote it, so that the relay's send span continues that trace: the
+ * active span's, or that of the consumed record `causedBy` (a handler applies several records in
+ * one call, each in its own trace).
+ */
+export function outboxHeadersFor(
+  envelope: Envelope | EventOf<EventType>,
+  causedBy?: IncomingRecord,
+): Record<string, string> {
+  const trace = causedBy === undefined ? traceHeaders() : traceHeadersOf(causedBy);
+  return { ...kafkaHeadersFor(envelope), ...trace };
 }
 
 // 8 parameters a row; PostgreSQL allows 65,535 parameters in one statement.

@@ -17,10 +17,12 @@
  */
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
+import { tracingOn } from '../../platform/index.ts';
 import { sendTimeoutError } from '../kafka/errors.ts';
 import type { EventProducer, OutgoingRecord } from '../kafka/producer.ts';
 import type { RelayHealth, Trouble } from './health.ts';
 import type { RelayMetrics } from './metrics.ts';
+import { startSendSpans } from '../tracing.ts';
 
 export interface PublisherOptions {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any schema with an outbox-shaped table
@@ -84,6 +86,8 @@ export function createPublisher(options: PublisherOptions): Publisher {
    * unreachable, and piling up copies would only add duplicates.
    */
   const send = async (records: OutgoingRecord[]): Promise<void> => {
+    // A send span per record, whose context replaces its row's in the headers.
+    const spans = tracingOn() ? startSendSpans(records) : undefined;
     const sending = producer.send(records);
     let timer: NodeJS.Timeout | undefined;
     const slow = new Promise<'slow'>((resolve) => {
@@ -94,6 +98,10 @@ export function createPublisher(options: PublisherOptions): Publisher {
         health.failed('kafka', sendTimeoutError(sendTimeoutMs, records.length));
         await sending;
       }
+      spans?.end();
+    } catch (err) {
+      spans?.fail(err);
+      throw err;
     } finally {
       clearTimeout(timer);
     }

@@ -15,6 +15,7 @@ import {
   pruneIdempotencyKeys,
   readMigrations,
   retryWhileUnavailable,
+  startTracing,
   tenantIsolationMigration,
 } from '../../platform/index.ts';
 import type { Authenticator, Config, Database, Logger, Migration } from '../../platform/index.ts';
@@ -158,9 +159,14 @@ export async function startService<DB, S, E>(
   options: StartOptions<DB> = {},
 ): Promise<StartedService<E>> {
   const logger = options.logger ?? createLogger(definition.name, config.logLevel);
+  // First, so that everything after is traced; shut down last, so that the last spans go out.
+  const tracing = await startTracing(config.tracing, definition.name);
+  if (config.tracing.exporters.length > 0) {
+    logger.info({ exporters: config.tracing.exporters }, 'tracing on');
+  }
   const database = options.database ?? (await openServiceDatabase(definition, settings, config));
-  const closers: (() => Promise<void>)[] =
-    options.database === undefined ? [() => database.close()] : [];
+  const closers: (() => Promise<void>)[] = [() => tracing.shutdown()];
+  if (options.database === undefined) closers.push(() => database.close());
   let closing: Promise<void> | undefined;
   // In the reverse order of opening; once, however often it is called.
   const closeAll = (): Promise<void> =>

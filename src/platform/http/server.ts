@@ -24,6 +24,7 @@ import {
 } from './errors.ts';
 import type { HttpStatusTable, RequestLimits } from './errors.ts';
 import { installAccessControl } from './access.ts';
+import { installHttpTracing } from './tracing.ts';
 import type { AccessOptions } from './access.ts';
 
 /** Longest path parameter the router accepts (Fastify's default); ids are 36-character UUIDs. */
@@ -136,6 +137,8 @@ export function createHttpServer(options: HttpOptions): HttpServer {
     answerRaw(socket, errorResponse(notFound, statuses));
     socket.destroy();
   });
+  // First, so that the request's span covers the other hooks too.
+  installHttpTracing(app);
   let draining = false;
   let inFlight = 0;
   const idle: (() => void)[] = [];

@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { createEvent, kafkaHeadersFor } from '../../contract/index.ts';
 import type { EventOf, LowStockPayload, Priority } from '../../contract/index.ts';
-import { appendToOutbox } from '../../messaging/index.ts';
+import { appendToOutbox, traceHeadersOf } from '../../messaging/index.ts';
 import type { EventHandler, OutboxRow } from '../../messaging/index.ts';
 import { alertPriority, decideAlert, shouldNotify, shouldPublish } from '../alert-policy.ts';
 import type { AlertDecision } from '../alert-policy.ts';
@@ -168,14 +168,18 @@ export function createLowStockHandler(
     const states = await readLowStockStates(trx, [...products.values()], windowStart(at), at);
     const rows: LowStockRows[] = [];
     const outbox: OutboxRow[] = [];
-    for (const { event } of events) {
+    for (const { event, record } of events) {
       const key = productKeyOf(event.metadata.tenant_id, event.payload.product_id);
       const state = states.get(key);
       if (state === undefined) throw new Error(`low-stock state of ${key} not read`);
       const plan = planLowStock(options, event, state, at);
       states.set(key, { ...state, openAlert: plan.openAlert });
       rows.push(plan.rows);
-      if (plan.outbox !== undefined) outbox.push(plan.outbox);
+      if (plan.outbox !== undefined) {
+        // The alert goes on in the trace of the record that raised it (with tracing on).
+        const trace = traceHeadersOf(record);
+        outbox.push({ ...plan.outbox, headers: { ...plan.outbox.headers, ...trace } });
+      }
       ctx.log.debug(plan.log, `low-stock alert ${String(plan.log['change'])}`);
     }
     await writeLowStockRows(trx, rows);
