@@ -30,6 +30,8 @@ import { testBootstrap, uniqueName } from './kafka.ts';
 export interface TestSystem {
   config: Config;
   conn: KafkaConnectionOptions;
+  /** The Sales service's consumer group (unique to this system). */
+  consumerGroup: string;
   inventory: Service<InventoryParts>;
   sales: Service<SalesParts>;
   inventoryDb: Database<InventoryDB>;
@@ -110,6 +112,7 @@ export async function startSystem(
   return {
     config,
     conn,
+    consumerGroup: sal.settings.consumerGroup,
     inventory,
     sales,
     inventoryDb,
