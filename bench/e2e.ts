@@ -18,6 +18,7 @@ import { createMetricsRegistry, loadServiceConfig } from '../src/platform/index.
 import { benchAuth } from './auth.ts';
 import type { BenchAuth } from './auth.ts';
 import { createHttpClient, type HttpClient } from './http-client.ts';
+import { sayTracingRatio, tracingEnv, tracingLabel, type TracingVariant } from './tracing.ts';
 import type { SalesDB } from '../src/sales/index.ts';
 import { benchConfig, buildBenchSales, processedCount } from './sales-app.ts';
 import {
@@ -83,136 +84,171 @@ export async function runE2e(ctx: BenchContext): Promise<void> {
   say('  note: the load generator shares the 2 cores with both services, Kafka and PostgreSQL.');
 
   for (const engine of ctx.engines) {
-    const system = await startSystem(ctx, engine);
+    // Tracing variants need each service in its own process (the SDK is per process): PostgreSQL.
+    const variants: readonly TracingVariant[] = engine === 'postgres' ? ctx.tracing : ['off'];
+    const systems = new Map<TracingVariant, System>();
     try {
-      const throughput: number[] = [];
-      const catchUp: number[] = [];
-      for (let rep = 1; rep <= ctx.reps; rep++) {
-        const products = await createProducts(system, PRODUCTS_PER_RUN);
-        await caughtUp(system, 'inventory.product_created');
-        const before = await system.processed('inventory.low_stock');
-        const { results, elapsed } = await closedLoop(system, products, CONCURRENCY, seconds);
-        const loadEnd = performance.now();
-        const ok = results.filter((r) => r.status === 201);
-        const lowStock = ok.filter((r) => r.lowStockId !== undefined).length;
-        if (lowStock !== ok.length)
-          throw new Error(`${ok.length - lowStock} adjustments without low_stock`);
-        await waitFor(
-          'Sales caught up',
-          async () => (await system.processed('inventory.low_stock')) >= before + lowStock,
-          CATCH_UP_TIMEOUT_MS,
-        );
-        const behind = (performance.now() - loadEnd) / 1000;
-        const rate = ok.length / elapsed;
-        throughput.push(rate);
-        catchUp.push(behind);
-        const statuses = countBy(results.map((r) => r.status));
-        const ms = ok.map((r) => r.ms).sort((a, b) => a - b);
-        say(
-          `  ${engine} (a) run ${rep}: ${fmt(rate)} adjustments/s (${ok.length} in ${elapsed.toFixed(1)} s;` +
-            ` statuses ${JSON.stringify(statuses)}; HTTP p50 ${fmt(percentile(ms, 50))} ms p99 ${fmt(percentile(ms, 99))} ms);` +
-            ` Sales caught up ${behind.toFixed(2)} s after the load ended`,
-        );
+      for (const variant of variants) {
+        systems.set(variant, await startSystem(ctx, engine, variant));
       }
-      ctx.record({
-        section: 'e2e',
-        engine,
-        metric: `adjustments/s (C=${CONCURRENCY})`,
-        unit: 'adj/s',
-        values: throughput,
-        ...(engine === 'postgres' ? { target: { op: '>=' as const, value: 500 } } : {}),
-        setup: { seconds, concurrency: CONCURRENCY, productsPerRun: PRODUCTS_PER_RUN },
-      });
-      ctx.record({
-        section: 'e2e',
-        engine,
-        metric: 'Sales catch-up after load',
-        unit: 's',
-        values: catchUp,
-        setup: { seconds, concurrency: CONCURRENCY },
-      });
-      say(`  ${engine} (a): ${spread(throughput)} adjustments/s; catch-up ${spread(catchUp)} s`);
-
-      const p50s: number[] = [];
-      const p95s: number[] = [];
-      const p99s: number[] = [];
-      const maxes: number[] = [];
-      for (let rep = 1; rep <= ctx.reps; rep++) {
-        const products = await createProducts(system, PRODUCTS_PER_RUN);
-        await caughtUp(system, 'inventory.product_created');
-        const before = await system.processed('inventory.low_stock');
-        const { results, lateStarts, sendSeconds } = await openLoop(
-          system,
-          products,
-          RATE_PER_SEC,
-          seconds,
-        );
-        const ids = results.flatMap((r) => (r.lowStockId === undefined ? [] : [r.lowStockId]));
-        await waitFor(
-          'Sales caught up',
-          async () => (await system.processed('inventory.low_stock')) >= before + ids.length,
-          CATCH_UP_TIMEOUT_MS,
-        );
-        const latencies = await eventLatencies(system, ids);
-        if (latencies.length !== ids.length) {
-          throw new Error(`latency found for ${latencies.length} of ${ids.length} events`);
-        }
-        latencies.sort((a, b) => a - b);
-        const [p50, p95, p99, max] = [50, 95, 99, 100].map((p) => percentile(latencies, p)) as [
-          number,
-          number,
-          number,
-          number,
-        ];
-        p50s.push(p50);
-        p95s.push(p95);
-        p99s.push(p99);
-        maxes.push(max);
-        const failed = results.length - results.filter((r) => r.status === 201).length;
-        say(
-          `  ${engine} (b) run ${rep}: ${latencies.length} events; p50 ${fmt(p50)} ms, p95 ${fmt(p95)} ms,` +
-            ` p99 ${fmt(p99)} ms, max ${fmt(max)} ms (non-201: ${failed}; achieved send rate` +
-            ` ${fmt(results.length / sendSeconds)}/s, ${lateStarts} sends >5 ms late: the generator shares the event loop)`,
-        );
-      }
-      for (const [name, values, target] of [
-        ['p50', p50s, undefined],
-        ['p95', p95s, undefined],
-        ['p99', p99s, { op: '<' as const, value: 100 }],
-        ['max', maxes, undefined],
-      ] as const) {
-        ctx.record({
-          section: 'e2e',
-          engine,
-          metric: `latency ${name} @${RATE_PER_SEC}/s`,
-          unit: 'ms',
-          values: [...values],
-          ...(target === undefined ? {} : { target }),
-          setup: { seconds, ratePerSec: RATE_PER_SEC },
-        });
-      }
-      say(
-        `  ${engine} (b): p50 ${spread(p50s)} ms; p95 ${spread(p95s)} ms; p99 ${spread(p99s)} ms; max ${spread(maxes)} ms`,
-      );
+      await measureE2e(ctx, engine, systems, seconds);
     } finally {
-      await system.close();
+      for (const system of systems.values()) await system.close();
     }
   }
 }
 
-async function startSystem(ctx: BenchContext, engine: Engine): Promise<System> {
+/** Series per variant, filled rep by rep: the variants alternate so that noise hits them alike. */
+function series(systems: Map<TracingVariant, System>): Map<TracingVariant, number[]> {
+  return new Map([...systems.keys()].map((v) => [v, []]));
+}
+
+async function measureE2e(
+  ctx: BenchContext,
+  engine: Engine,
+  systems: Map<TracingVariant, System>,
+  seconds: number,
+): Promise<void> {
+  const label = (variant: TracingVariant) =>
+    systems.size > 1 ? ` [${tracingLabel(variant)}]` : '';
+  const throughput = series(systems);
+  const catchUp = series(systems);
+  for (let rep = 1; rep <= ctx.reps; rep++) {
+    for (const [variant, system] of systems) {
+      const products = await createProducts(system, PRODUCTS_PER_RUN);
+      await caughtUp(system, 'inventory.product_created');
+      const before = await system.processed('inventory.low_stock');
+      const { results, elapsed } = await closedLoop(system, products, CONCURRENCY, seconds);
+      const loadEnd = performance.now();
+      const ok = results.filter((r) => r.status === 201);
+      const lowStock = ok.filter((r) => r.lowStockId !== undefined).length;
+      if (lowStock !== ok.length)
+        throw new Error(`${ok.length - lowStock} adjustments without low_stock`);
+      await waitFor(
+        'Sales caught up',
+        async () => (await system.processed('inventory.low_stock')) >= before + lowStock,
+        CATCH_UP_TIMEOUT_MS,
+      );
+      const behind = (performance.now() - loadEnd) / 1000;
+      const rate = ok.length / elapsed;
+      throughput.get(variant)!.push(rate);
+      catchUp.get(variant)!.push(behind);
+      const statuses = countBy(results.map((r) => r.status));
+      const ms = ok.map((r) => r.ms).sort((a, b) => a - b);
+      say(
+        `  ${engine}${label(variant)} (a) run ${rep}: ${fmt(rate)} adjustments/s (${ok.length} in ${elapsed.toFixed(1)} s;` +
+          ` statuses ${JSON.stringify(statuses)}; HTTP p50 ${fmt(percentile(ms, 50))} ms p99 ${fmt(percentile(ms, 99))} ms);` +
+          ` Sales caught up ${behind.toFixed(2)} s after the load ended`,
+      );
+    }
+  }
+  for (const variant of systems.keys()) {
+    const rates = throughput.get(variant)!;
+    ctx.record({
+      section: 'e2e',
+      engine,
+      metric: `adjustments/s (C=${CONCURRENCY})${label(variant)}`,
+      unit: 'adj/s',
+      values: rates,
+      ...(engine === 'postgres' ? { target: { op: '>=' as const, value: 500 } } : {}),
+      setup: {
+        seconds,
+        concurrency: CONCURRENCY,
+        productsPerRun: PRODUCTS_PER_RUN,
+        tracing: variant,
+      },
+    });
+    ctx.record({
+      section: 'e2e',
+      engine,
+      metric: `Sales catch-up after load${label(variant)}`,
+      unit: 's',
+      values: catchUp.get(variant)!,
+      setup: { seconds, concurrency: CONCURRENCY, tracing: variant },
+    });
+    say(
+      `  ${engine}${label(variant)} (a): ${spread(rates)} adjustments/s; catch-up ${spread(catchUp.get(variant)!)} s`,
+    );
+  }
+  sayTracingRatio(`  ${engine} (a) adjustments/s`, throughput);
+
+  const quantiles = [50, 95, 99, 100] as const;
+  const latency = new Map([...systems.keys()].map((v) => [v, quantiles.map(() => [] as number[])]));
+  for (let rep = 1; rep <= ctx.reps; rep++) {
+    for (const [variant, system] of systems) {
+      const products = await createProducts(system, PRODUCTS_PER_RUN);
+      await caughtUp(system, 'inventory.product_created');
+      const before = await system.processed('inventory.low_stock');
+      const { results, lateStarts, sendSeconds } = await openLoop(
+        system,
+        products,
+        RATE_PER_SEC,
+        seconds,
+      );
+      const ids = results.flatMap((r) => (r.lowStockId === undefined ? [] : [r.lowStockId]));
+      await waitFor(
+        'Sales caught up',
+        async () => (await system.processed('inventory.low_stock')) >= before + ids.length,
+        CATCH_UP_TIMEOUT_MS,
+      );
+      const latencies = await eventLatencies(system, ids);
+      if (latencies.length !== ids.length) {
+        throw new Error(`latency found for ${latencies.length} of ${ids.length} events`);
+      }
+      latencies.sort((a, b) => a - b);
+      const values = quantiles.map((q) => percentile(latencies, q));
+      values.forEach((v, i) => latency.get(variant)![i]!.push(v));
+      const [p50, p95, p99, max] = values as [number, number, number, number];
+      const failed = results.length - results.filter((r) => r.status === 201).length;
+      say(
+        `  ${engine}${label(variant)} (b) run ${rep}: ${latencies.length} events; p50 ${fmt(p50)} ms, p95 ${fmt(p95)} ms,` +
+          ` p99 ${fmt(p99)} ms, max ${fmt(max)} ms (non-201: ${failed}; achieved send rate` +
+          ` ${fmt(results.length / sendSeconds)}/s, ${lateStarts} sends >5 ms late: the generator shares the event loop)`,
+      );
+    }
+  }
+  for (const [variant, perQuantile] of latency) {
+    quantiles.forEach((q, i) => {
+      const name = q === 100 ? 'max' : `p${q}`;
+      ctx.record({
+        section: 'e2e',
+        engine,
+        metric: `latency ${name} @${RATE_PER_SEC}/s${label(variant)}`,
+        unit: 'ms',
+        values: [...perQuantile[i]!],
+        ...(q === 99 ? { target: { op: '<' as const, value: 100 } } : {}),
+        setup: { seconds, ratePerSec: RATE_PER_SEC, tracing: variant },
+      });
+    });
+    say(
+      `  ${engine}${label(variant)} (b): p50 ${spread(perQuantile[0]!)} ms; p95 ${spread(perQuantile[1]!)} ms; p99 ${spread(perQuantile[2]!)} ms; max ${spread(perQuantile[3]!)} ms`,
+    );
+  }
+}
+
+async function startSystem(
+  ctx: BenchContext,
+  engine: Engine,
+  variant: TracingVariant,
+): Promise<System> {
   const auth = await benchAuth();
   say(
-    `  authentication: ${auth.mode === 'none' ? 'none (AUTH_MODE=none, X-Tenant-ID)' : 'development issuer, ES256 bearer tokens'}`,
+    `  authentication: ${auth.mode === 'none' ? 'none (AUTH_MODE=none, X-Tenant-ID)' : 'development issuer, ES256 bearer tokens'}; ${tracingLabel(variant)}`,
   );
-  return engine === 'postgres' ? startProcesses(ctx, auth) : startInProcess(ctx, engine, auth);
+  return engine === 'postgres'
+    ? startProcesses(ctx, auth, await tracingEnv(variant))
+    : startInProcess(ctx, engine, auth);
 }
 
 /**
  * PostgreSQL: each service as its own process (src/<service>/main.ts, as deployed), so that the two
  * services and this load generator do not share one event loop.
  */
-async function startProcesses(ctx: BenchContext, auth: BenchAuth): Promise<System> {
+async function startProcesses(
+  ctx: BenchContext,
+  auth: BenchAuth,
+  tracing: Record<string, string>,
+): Promise<System> {
   const inventoryTopic = uniqueName('bench-e2e-inventory-events');
   const salesTopic = uniqueName('bench-e2e-sales-events');
   await createNamedTopic(ctx, inventoryTopic, 3);
@@ -241,6 +277,7 @@ async function startProcesses(ctx: BenchContext, auth: BenchAuth): Promise<Syste
     LOG_LEVEL: 'warn',
     AUTH_MODE: auth.mode,
     DATA_DIR: auth.dataDir,
+    ...tracing,
   };
   const children = ['inventory', 'sales'].map((name) =>
     spawn(process.execPath, [`src/${name}/main.ts`], {

@@ -10,7 +10,10 @@ import { appendToOutbox, createOutboxRelay, createProducer } from '../src/messag
 import type { OutboxRow } from '../src/messaging/index.ts';
 import type { SalesDB } from '../src/sales/index.ts';
 import { kafkaClasspath } from '../scripts/kafka.ts';
+import { setTracingOn, startTracing } from '../src/platform/index.ts';
+import type { Tracing } from '../src/platform/index.ts';
 import { benchProducts, lowStockEvents } from './events.ts';
+import { sayTracingRatio, tracingLabel, zipkinEndpoint, type TracingVariant } from './tracing.ts';
 import {
   createTopic,
   fmt,
@@ -77,85 +80,102 @@ export async function runRelay(ctx: BenchContext): Promise<void> {
     }));
 
   const ours = new Map<Engine, number[]>();
+  const tracing = await relayTracing(ctx);
+  const label = (variant: TracingVariant) =>
+    ctx.tracing.length > 1 ? ` [${tracingLabel(variant)}]` : '';
   for (const engine of ctx.engines) {
-    const rates: number[] = [];
+    const rates = new Map<TracingVariant, number[]>(ctx.tracing.map((v) => [v, []]));
     const fills: number[] = [];
     for (let rep = 1; rep <= ctx.reps; rep++) {
-      const topic = await createTopic(ctx, 'bench-relay', 3);
-      const bench = await openBenchDatabase<SalesDB>(engine, 'sales', ctx.postgresUrl);
-      const producer = createProducer({
-        clientId: 'bench-relay',
-        bootstrapServers: ctx.conn.bootstrapServers,
-      });
-      try {
-        const all = rows(topic);
-        const fillStart = performance.now();
-        for (let i = 0; i < all.length; i += ROWS_PER_TRANSACTION) {
-          await bench.database.db
-            .transaction()
-            .execute((trx) =>
-              appendToOutbox(trx, 'outbox', all.slice(i, i + ROWS_PER_TRANSACTION)),
-            );
-        }
-        fills.push(n / ((performance.now() - fillStart) / 1000));
-
-        let published = 0;
-        const done = Promise.withResolvers<void>();
-        const relay = createOutboxRelay({
-          database: bench.database,
-          table: 'outbox',
-          channel: 'bench_relay',
-          producer,
-          logger: ctx.logger,
-          batchSize: RELAY_BATCH_SIZE,
-          metrics: {
-            failed() {},
-            backlog() {},
-            published(count) {
-              published += count;
-              if (published >= n) done.resolve();
-            },
-          },
+      for (const variant of ctx.tracing) {
+        tracing.use(variant);
+        const topic = await createTopic(ctx, 'bench-relay', 3);
+        const bench = await openBenchDatabase<SalesDB>(engine, 'sales', ctx.postgresUrl);
+        const producer = createProducer({
+          clientId: 'bench-relay',
+          bootstrapServers: ctx.conn.bootstrapServers,
         });
-        const timer = setTimeout(
-          () => done.reject(new Error(`relay published ${published}/${n} in ${TIMEOUT_MS} ms`)),
-          TIMEOUT_MS,
-        );
-        const started = performance.now();
-        await relay.start();
         try {
-          await done.promise;
-        } finally {
-          clearTimeout(timer);
-        }
-        const seconds = (performance.now() - started) / 1000;
-        await relay.stop();
-        const left = await sql<{ n: number }>`
+          const all = rows(topic);
+          const fillStart = performance.now();
+          for (let i = 0; i < all.length; i += ROWS_PER_TRANSACTION) {
+            await bench.database.db
+              .transaction()
+              .execute((trx) =>
+                appendToOutbox(trx, 'outbox', all.slice(i, i + ROWS_PER_TRANSACTION)),
+              );
+          }
+          fills.push(n / ((performance.now() - fillStart) / 1000));
+
+          let published = 0;
+          const done = Promise.withResolvers<void>();
+          const relay = createOutboxRelay({
+            database: bench.database,
+            table: 'outbox',
+            channel: 'bench_relay',
+            producer,
+            logger: ctx.logger,
+            batchSize: RELAY_BATCH_SIZE,
+            metrics: {
+              failed() {},
+              backlog() {},
+              published(count) {
+                published += count;
+                if (published >= n) done.resolve();
+              },
+            },
+          });
+          const timer = setTimeout(
+            () => done.reject(new Error(`relay published ${published}/${n} in ${TIMEOUT_MS} ms`)),
+            TIMEOUT_MS,
+          );
+          const started = performance.now();
+          await relay.start();
+          try {
+            await done.promise;
+          } finally {
+            clearTimeout(timer);
+          }
+          const seconds = (performance.now() - started) / 1000;
+          await relay.stop();
+          const left = await sql<{ n: number }>`
           SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL`.execute(
-          bench.database.db,
-        );
-        if (left.rows[0]?.n !== 0) throw new Error(`${left.rows[0]?.n} rows left unpublished`);
-        rates.push(n / seconds);
-        say(
-          `  ${engine} run ${rep}: ${fmt(n / seconds)} events/s (${seconds.toFixed(2)} s; fill ${fmt(fills.at(-1)!)} rows/s, ${bench.where})`,
-        );
-      } finally {
-        await producer.close().catch(() => {});
-        await bench.close();
+            bench.database.db,
+          );
+          if (left.rows[0]?.n !== 0) throw new Error(`${left.rows[0]?.n} rows left unpublished`);
+          rates.get(variant)!.push(n / seconds);
+          say(
+            `  ${engine}${label(variant)} run ${rep}: ${fmt(n / seconds)} events/s (${seconds.toFixed(2)} s; fill ${fmt(fills.at(-1)!)} rows/s, ${bench.where})`,
+          );
+        } finally {
+          await producer.close().catch(() => {});
+          await bench.close();
+        }
       }
     }
-    ours.set(engine, rates);
-    ctx.record({
-      section: 'relay',
-      engine,
-      metric: 'outbox→Kafka events/s',
-      unit: 'events/s',
-      values: rates,
-      target: { op: '>=', value: 10_000 },
-      setup: { n, avgValueBytes: avgValue, batchSize: RELAY_BATCH_SIZE, fillRowsPerSec: fills },
-    });
-    say(`  ${engine}: ${spread(rates)} events/s`);
+    tracing.use('off');
+    ours.set(engine, rates.get('off')!);
+    for (const [variant, values] of rates) {
+      ctx.record({
+        section: 'relay',
+        engine,
+        metric: `outbox→Kafka events/s${label(variant)}`,
+        unit: 'events/s',
+        values,
+        target: { op: '>=', value: 10_000 },
+        setup: {
+          n,
+          avgValueBytes: avgValue,
+          batchSize: RELAY_BATCH_SIZE,
+          fillRowsPerSec: fills,
+          tracing: variant,
+        },
+      });
+      say(`  ${engine}${label(variant)}: ${spread(values)} events/s`);
+    }
+    sayTracingRatio(`  ${engine} relay events/s`, rates);
   }
+  await tracing.shutdown();
 
   // Kafka's own producer, same broker, same N, same value size, no key and no headers.
   const java: number[] = [];
@@ -245,4 +265,27 @@ function producerPerformance(
       resolve(Number(m[1]));
     });
   });
+}
+
+/**
+ * The relay runs in this process: with `--tracing=zipkin` the SDK is started once, exporting to
+ * Zipkin, and switched on only for the runs of that variant (off, the helpers return at once, as
+ * in a process that never started it). The rows carry no `traceparent` here, so each send span
+ * starts a trace: the same spans and export work as with one.
+ */
+async function relayTracing(
+  ctx: BenchContext,
+): Promise<{ use(variant: TracingVariant): void; shutdown(): Promise<void> }> {
+  let sdk: Tracing | undefined;
+  if (ctx.tracing.includes('zipkin')) {
+    process.env['OTEL_EXPORTER_ZIPKIN_ENDPOINT'] = await zipkinEndpoint();
+    sdk = await startTracing({ exporters: ['zipkin'] }, 'bench-relay');
+  }
+  setTracingOn(false);
+  return {
+    use: (variant) => setTracingOn(variant === 'zipkin'),
+    async shutdown() {
+      await sdk?.shutdown();
+    },
+  };
 }

@@ -1,5 +1,8 @@
 /**
- * npm run bench [-- --quick] [-- --only=relay|e2e|sales-consumer]
+ * npm run bench [-- --quick] [-- --only=relay|e2e|sales-consumer] [-- --tracing=zipkin]
+ *
+ * `--tracing=zipkin` measures the relay and e2e (PostgreSQL) twice, alternating, with tracing off
+ * and on (spans exported to a real Zipkin), and prints the ratio.
  *
  * Prints the machine, each section's setup and runs, and a summary (median, min–max, target);
  * writes the summary to .data/bench/last.json. Speed goals are checked here, never in tests.
@@ -12,6 +15,7 @@ import { ensureKafka, kafkaVersion } from '../scripts/kafka.ts';
 import { runE2e } from './e2e.ts';
 import { runRelay } from './relay.ts';
 import { runSalesConsumer } from './sales-consumer.ts';
+import { parseTracing } from './tracing.ts';
 import {
   deleteTopics,
   engineVersion,
@@ -37,20 +41,24 @@ const quick = args.includes('--quick');
 const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length);
 const repsArg = args.find((a) => a.startsWith('--reps='))?.slice('--reps='.length);
 const engineArg = args.find((a) => a.startsWith('--engine='))?.slice('--engine='.length);
+const tracingArg = args.find((a) => a.startsWith('--tracing='))?.slice('--tracing='.length);
+const tracing = parseTracing(tracingArg);
 const unknown = args.filter(
   (a) =>
     a !== '--quick' &&
     !a.startsWith('--only=') &&
     !a.startsWith('--reps=') &&
-    !a.startsWith('--engine='),
+    !a.startsWith('--engine=') &&
+    !a.startsWith('--tracing='),
 );
 if (
   unknown.length > 0 ||
+  tracing === undefined ||
   (only !== undefined && !(only in SECTIONS)) ||
   (engineArg !== undefined && engineArg !== 'pglite' && engineArg !== 'postgres')
 ) {
   console.error(
-    `usage: node bench/run.ts [--quick] [--reps=N] [--engine=pglite|postgres] [--only=${Object.keys(SECTIONS).join('|')}]`,
+    `usage: node bench/run.ts [--quick] [--reps=N] [--engine=pglite|postgres] [--tracing=off|zipkin] [--only=${Object.keys(SECTIONS).join('|')}]`,
   );
   process.exit(2);
 }
@@ -118,6 +126,7 @@ async function main(): Promise<void> {
     postgresUrl,
     conn: { clientId: 'bench', bootstrapServers: bootstrap.split(',').map((s) => s.trim()) },
     logger: silentLogger,
+    tracing: tracing!,
     topics: [],
     record(result) {
       const full = summarize(result);

@@ -45,6 +45,8 @@ export interface BenchContext {
   postgresUrl: string;
   conn: KafkaConnectionOptions;
   logger: Logger;
+  /** ['off'], or ['off', 'zipkin'] to measure with and without tracing (--tracing=zipkin). */
+  tracing: readonly ('off' | 'zipkin')[];
   /** Adds a measurement to the summary (and prints nothing). */
   record(result: Omit<Result, 'median' | 'min' | 'max' | 'met'>): Result;
   /** Topics created by the run, deleted at its end. */

@@ -1,0 +1,46 @@
+/**
+ * `--tracing=zipkin`: each section that can measures its work twice, alternating rep by rep, with
+ * tracing off (the default) and with tracing on, exporting every span to a real Zipkin (started by
+ * scripts/zipkin.ts), and prints the ratio. Off is what every deployment without OTEL_* pays.
+ */
+import { ensureZipkin } from '../scripts/zipkin.ts';
+import { fmt, median, say } from './support.ts';
+
+export type TracingVariant = 'off' | 'zipkin';
+
+export function parseTracing(arg: string | undefined): readonly TracingVariant[] | undefined {
+  if (arg === undefined || arg === 'off') return ['off'];
+  if (arg === 'zipkin') return ['off', 'zipkin'];
+  return undefined;
+}
+
+export function tracingLabel(variant: TracingVariant): string {
+  return variant === 'off' ? 'tracing off' : 'tracing on (Zipkin exporter)';
+}
+
+/** Zipkin's span endpoint, Zipkin started if needed. */
+export async function zipkinEndpoint(): Promise<string> {
+  const zipkin = await ensureZipkin();
+  return `${zipkin.url}/api/v2/spans`;
+}
+
+/** The environment of a service process for `variant` (explicit, whatever the bench's own is). */
+export async function tracingEnv(variant: TracingVariant): Promise<Record<string, string>> {
+  if (variant === 'off') return { OTEL_TRACES_EXPORTER: 'none' };
+  return {
+    OTEL_TRACES_EXPORTER: 'zipkin',
+    OTEL_EXPORTER_ZIPKIN_ENDPOINT: await zipkinEndpoint(),
+    OTEL_TRACES_SAMPLER: 'parentbased_always_on',
+  };
+}
+
+/** "on/off = 0.93" when both variants ran. */
+export function sayTracingRatio(what: string, values: Map<TracingVariant, number[]>): void {
+  const off = values.get('off');
+  const on = values.get('zipkin');
+  if (off === undefined || on === undefined || off.length === 0 || on.length === 0) return;
+  const ratio = median(on) / median(off);
+  say(
+    `${what}: tracing on ${fmt(median(on))} / off ${fmt(median(off))} = ${ratio.toFixed(3)} (cost ${((1 - ratio) * 100).toFixed(1)} %)`,
+  );
+}
