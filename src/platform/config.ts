@@ -249,10 +249,12 @@ export function loadServiceConfig<V extends z.ZodRawShape, S>(
 function parse<T extends z.ZodType>(schema: T, environment: Record<string, unknown>): z.output<T> {
   const parsed = schema.safeParse(environment);
   if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+  // The variable is the first step of the path (a list variable adds the item's index).
+  const variableOf = (i: z.core.$ZodIssue): string => String(i.path[0] ?? '');
+  const problems = parsed.error.issues.map((i) => `${variableOf(i)}: ${i.message}`);
   throw invalid(
     `invalid configuration: ${problems.join('; ')}`,
-    parsed.error.issues.map((i) => i.path.join('.')),
+    [...new Set(parsed.error.issues.map(variableOf))],
   );
 }
 

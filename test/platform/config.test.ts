@@ -185,3 +185,32 @@ test('authentication: the development issuer by default, OIDC with an issuer URL
     );
   }
 });
+
+test('tracing: off unless OTEL_TRACES_EXPORTER names an exporter; none and OTEL_SDK_DISABLED win; typos refused', () => {
+  assert.deepEqual(loadConfig({}).tracing, { exporters: [] });
+  assert.deepEqual(loadConfig({ OTEL_TRACES_EXPORTER: 'Zipkin' }).tracing, {
+    exporters: ['zipkin'],
+  });
+  assert.deepEqual(
+    loadConfig({ OTEL_TRACES_EXPORTER: 'otlp, console,otlp', OTEL_SERVICE_NAME: 'inv-1' }).tracing,
+    { exporters: ['otlp', 'console'], serviceName: 'inv-1' },
+  );
+  assert.deepEqual(loadConfig({ OTEL_TRACES_EXPORTER: 'zipkin,none' }).tracing.exporters, []);
+  assert.deepEqual(
+    loadConfig({ OTEL_TRACES_EXPORTER: 'zipkin', OTEL_SDK_DISABLED: 'true' }).tracing.exporters,
+    [],
+  );
+  for (const [variable, value] of [
+    ['OTEL_TRACES_EXPORTER', 'jaeger'],
+    ['OTEL_TRACES_SAMPLER', 'sometimes'],
+    ['OTEL_TRACES_SAMPLER_ARG', '1.5'],
+    ['OTEL_SDK_DISABLED', 'maybe'],
+  ] as const) {
+    assert.throws(
+      () => loadConfig({ [variable]: value }),
+      (err: { code?: string; context?: { variables?: string[] } }) =>
+        err.code === 'ERP_CFG_INVALID' && (err.context?.variables ?? []).includes(variable),
+      `${variable}=${value}`,
+    );
+  }
+});
