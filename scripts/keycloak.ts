@@ -12,27 +12,23 @@
  *
  * Environment: KEYCLOAK_PORT (default 8180), KEYCLOAK_DATA_DIR (default <repo>/.data/keycloak).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { chmod, mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { existsSync, readdirSync } from 'node:fs';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError } from '../src/platform/errors.ts';
 import { logger, runMain } from './lib/cli.ts';
+import { answers, daemonStatus, ensureDaemon, launch, portFrom, stopDaemon } from './lib/daemon.ts';
+import type { Daemon } from './lib/daemon.ts';
 import { realmClients, realmJson, REALM } from './lib/keycloak-realm.ts';
 import type { RealmClient } from './lib/keycloak-realm.ts';
-import { readLivePid } from './lib/pid-file.ts';
-import { portOpen } from './lib/probe.ts';
-import { awaitExit, isAlive, isOurProcess, run } from './lib/process.ts';
-import { withStartLock } from './lib/start-lock.ts';
-import { copyDependencies } from './lib/maven.ts';
+import { run } from './lib/process.ts';
+import { fetchOnce, pomProperty } from './lib/maven.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const POM = join(ROOT, 'keycloak', 'pom.xml');
 const HOST = '127.0.0.1';
-const START_TIMEOUT_MS = 300_000;
-const STOP_TIMEOUT_MS = 30_000;
 const say = logger('keycloak');
 
 export interface KeycloakInfo {
@@ -43,35 +39,30 @@ export interface KeycloakInfo {
   clients: Record<string, RealmClient>;
 }
 
-const port = (): number => {
-  const raw = process.env['KEYCLOAK_PORT'];
-  const n = raw === undefined || raw === '' ? 8180 : Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) {
-    throw new AppError(
-      'ERP_KEYCLOAK_BAD_PORT',
-      `KEYCLOAK_PORT must be a port number, got "${raw}"`,
-    );
-  }
-  return n;
-};
+const port = (): number => portFrom('KEYCLOAK_PORT', 8180, 'ERP_KEYCLOAK_BAD_PORT');
 const dataDir = () => resolve(process.env['KEYCLOAK_DATA_DIR'] || join(ROOT, '.data', 'keycloak'));
-const files = () => {
-  const d = dataDir();
-  return {
-    dir: d,
-    pid: join(d, 'keycloak.pid'),
-    log: join(d, 'keycloak.log'),
-    clients: join(d, 'clients.json'),
-    lock: join(d, 'start.lock'),
-  };
-};
+const clientsFile = () => join(dataDir(), 'clients.json');
 const issuerUrl = () => `http://${HOST}:${port()}/realms/${REALM}`;
 
-export function keycloakVersion(): string {
-  const m = /<keycloak\.version>([^<]+)<\/keycloak\.version>/.exec(readFileSync(POM, 'utf8'));
-  if (!m?.[1]) throw new AppError('ERP_KEYCLOAK_SETUP_FAILED', `no <keycloak.version> in ${POM}`);
-  return m[1].trim();
-}
+const keycloak = (): Daemon => ({
+  name: 'keycloak',
+  title: 'Keycloak',
+  dir: dataDir(),
+  port: port(),
+  portVariable: 'KEYCLOAK_PORT',
+  isOurs: (argv) => argv.some((a) => a.includes('keycloak') || a.includes('quarkus')),
+  // Its realm answering discovery, not just the port: the realm is imported after the port opens.
+  ready: () => answers(`${issuerUrl()}/.well-known/openid-configuration`),
+  startTimeoutMs: 300_000,
+  codes: {
+    startFailed: 'ERP_KEYCLOAK_START_FAILED',
+    startTimeout: 'ERP_KEYCLOAK_START_TIMEOUT',
+    portInUse: 'ERP_KEYCLOAK_PORT_IN_USE',
+  },
+});
+
+export const keycloakVersion = (): string =>
+  pomProperty(POM, 'keycloak.version', 'ERP_KEYCLOAK_SETUP_FAILED');
 
 const distDir = () =>
   join(ROOT, '.cache', 'keycloak', keycloakVersion(), `keycloak-${keycloakVersion()}`);
@@ -111,78 +102,34 @@ async function ensureDistribution(): Promise<string> {
   if (existsSync(dist)) return dist;
   const version = keycloakVersion();
   const parent = resolve(dist, '..');
-  const tmp = `${parent}.tmp-${process.pid}`;
   say(`fetching Keycloak ${version} from Maven Central into ${parent} (once, about 160 MB)…`);
   const started = Date.now();
-  await rm(tmp, { recursive: true, force: true });
-  const copied = await copyDependencies(POM, tmp, ['-DexcludeTransitive=true']);
-  const archive = join(tmp, `keycloak-quarkus-dist-${version}.tar.gz`);
-  const unpacked = copied.code === 0 ? await run('tar', ['-xzf', archive, '-C', tmp]) : copied;
-  if (unpacked.code !== 0) {
-    await rm(tmp, { recursive: true, force: true });
+  const fetched = await fetchOnce(POM, parent, ['-DexcludeTransitive=true'], async (tmp) => {
+    const archive = join(tmp, `keycloak-quarkus-dist-${version}.tar.gz`);
+    const unpacked = await run('tar', ['-xzf', archive, '-C', tmp]);
+    if (unpacked.code === 0) await rm(archive);
+    return unpacked;
+  });
+  if (fetched.code !== 0) {
     throw new AppError(
       'ERP_KEYCLOAK_SETUP_FAILED',
-      `could not fetch or unpack Keycloak ${version}:\n${unpacked.out.slice(-4000)}`,
+      `could not fetch or unpack Keycloak ${version}:\n${fetched.out.slice(-4000)}`,
     );
-  }
-  await rm(archive);
-  await mkdir(resolve(parent, '..'), { recursive: true });
-  try {
-    await rename(tmp, parent);
-  } catch (err) {
-    await rm(tmp, { recursive: true, force: true });
-    if (!existsSync(dist)) throw err;
   }
   say(`unpacked in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   return dist;
 }
 
-const isKeycloak = (pid: number) =>
-  isOurProcess(pid, (argv) => argv.some((a) => a.includes('keycloak') || a.includes('quarkus')));
-
-async function discoveryAnswers(): Promise<boolean> {
-  const res = await fetch(`${issuerUrl()}/.well-known/openid-configuration`, {
-    signal: AbortSignal.timeout(2000),
-  }).catch(() => undefined);
-  return res?.ok === true;
-}
-
 async function readInfo(): Promise<KeycloakInfo> {
-  return JSON.parse(await readFile(files().clients, 'utf8')) as KeycloakInfo;
+  return JSON.parse(await readFile(clientsFile(), 'utf8')) as KeycloakInfo;
 }
 
 /** Starts Keycloak unless ours is running; resolves once its realm answers discovery. */
-export async function ensureKeycloak(): Promise<KeycloakInfo> {
-  const f = files();
-  await mkdir(f.dir, { recursive: true });
-  return withStartLock(
-    {
-      file: f.lock,
-      startTimeoutMs: START_TIMEOUT_MS,
-      timeoutError: (owner, file) =>
-        new AppError(
-          'ERP_KEYCLOAK_START_TIMEOUT',
-          `another process (${owner}) has been starting Keycloak for too long (${file})`,
-        ),
-    },
-    async () => {
-      const pid = await readLivePid(f.pid, isKeycloak, { removeUnparsable: true });
-      if (pid !== null && (await discoveryAnswers())) return readInfo();
-      if (pid !== null) await stopPid(pid);
-      return start();
-    },
-  );
+export function ensureKeycloak(): Promise<KeycloakInfo> {
+  return ensureDaemon(keycloak(), { reuse: readInfo, start });
 }
 
 async function start(): Promise<KeycloakInfo> {
-  const f = files();
-  // Another Keycloak (another checkout's) would answer discovery with clients we know no secret of.
-  if (await portOpen(port())) {
-    throw new AppError(
-      'ERP_KEYCLOAK_PORT_IN_USE',
-      `127.0.0.1:${port()} is taken by a process this checkout did not start (another checkout's Keycloak?); stop it, or set KEYCLOAK_PORT`,
-    );
-  }
   const dist = await ensureDistribution();
   const javaHome = java21Home();
   const clients = realmClients();
@@ -196,12 +143,11 @@ async function start(): Promise<KeycloakInfo> {
     tokenUrl: `${issuerUrl()}/protocol/openid-connect/token`,
     clients,
   };
-  await writeFile(f.clients, JSON.stringify(info, null, 2), { mode: 0o600 });
-  await chmod(f.clients, 0o600);
-  const log = await open(f.log, 'w');
+  await writeFile(clientsFile(), JSON.stringify(info, null, 2), { mode: 0o600 });
+  await chmod(clientsFile(), 0o600);
   say(`starting Keycloak ${keycloakVersion()} on ${HOST}:${port()} (Java at ${javaHome})…`);
-  const started = Date.now();
-  const child = spawn(
+  const seconds = await launch(
+    keycloak(),
     join(dist, 'bin', 'kc.sh'),
     [
       'start-dev',
@@ -212,58 +158,19 @@ async function start(): Promise<KeycloakInfo> {
       '--health-enabled=false',
     ],
     {
-      detached: true,
-      stdio: ['ignore', log.fd, log.fd],
-      env: {
-        ...process.env,
-        JAVA_HOME: javaHome,
-        KC_BOOTSTRAP_ADMIN_USERNAME: 'admin',
-        KC_BOOTSTRAP_ADMIN_PASSWORD: randomBytes(18).toString('base64url'),
-        // A test identity provider: a small heap is plenty, and leaves the machine to the tests.
-        JAVA_OPTS_KC_HEAP: '-Xms64m -Xmx768m',
-      },
+      ...process.env,
+      JAVA_HOME: javaHome,
+      KC_BOOTSTRAP_ADMIN_USERNAME: 'admin',
+      KC_BOOTSTRAP_ADMIN_PASSWORD: randomBytes(18).toString('base64url'),
+      // A test identity provider: a small heap is plenty, and leaves the machine to the tests.
+      JAVA_OPTS_KC_HEAP: '-Xms64m -Xmx768m',
     },
   );
-  child.unref();
-  await log.close();
-  const pid = child.pid;
-  if (pid === undefined) throw new AppError('ERP_KEYCLOAK_START_FAILED', 'kc.sh did not start');
-  await writeFile(f.pid, String(pid));
-  while (!(await discoveryAnswers())) {
-    if (!isAlive(pid)) {
-      const tail = (await readFile(f.log, 'utf8').catch(() => '')).slice(-3000);
-      throw new AppError('ERP_KEYCLOAK_START_FAILED', `Keycloak exited while starting:\n${tail}`);
-    }
-    if (Date.now() - started > START_TIMEOUT_MS) {
-      await stopPid(pid);
-      throw new AppError(
-        'ERP_KEYCLOAK_START_TIMEOUT',
-        `Keycloak did not answer within ${START_TIMEOUT_MS / 1000} s; see ${f.log}`,
-      );
-    }
-    await sleep(500);
-  }
-  say(
-    `ready in ${((Date.now() - started) / 1000).toFixed(1)} s: issuer ${info.issuerUrl}, clients in ${f.clients}`,
-  );
+  say(`ready in ${seconds.toFixed(1)} s: issuer ${info.issuerUrl}, clients in ${clientsFile()}`);
   return info;
 }
 
-async function stopPid(pid: number): Promise<void> {
-  process.kill(pid, 'SIGTERM');
-  await awaitExit(pid, Date.now() + STOP_TIMEOUT_MS, () =>
-    say(`pid ${pid} did not stop in ${STOP_TIMEOUT_MS / 1000} s; killing it`),
-  );
-  await rm(files().pid, { force: true });
-}
-
-export async function stopKeycloak(): Promise<void> {
-  const pid = await readLivePid(files().pid, isKeycloak, { removeUnparsable: true });
-  if (pid === null) return say('not running');
-  say(`stopping pid ${pid}…`);
-  await stopPid(pid);
-  say('stopped');
-}
+export const stopKeycloak = (): Promise<void> => stopDaemon(keycloak());
 
 if (import.meta.main) {
   runMain('keycloak', async () => {
@@ -271,16 +178,11 @@ if (import.meta.main) {
     if (command === 'start') {
       const info = await ensureKeycloak();
       say(`AUTH_ISSUER_URL=${info.issuerUrl}`);
-      say(`client secrets: ${files().clients}`);
+      say(`client secrets: ${clientsFile()}`);
     } else if (command === 'stop') {
       await stopKeycloak();
     } else if (command === 'status') {
-      const pid = await readLivePid(files().pid, isKeycloak, { removeUnparsable: true });
-      say(
-        pid !== null && (await discoveryAnswers())
-          ? `running (pid ${pid}), issuer ${issuerUrl()}`
-          : 'stopped',
-      );
+      say(await daemonStatus(keycloak(), `issuer ${issuerUrl()}`));
     } else {
       console.error('usage: node scripts/keycloak.ts start|stop|status');
       process.exitCode = 2;

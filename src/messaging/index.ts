@@ -53,6 +53,8 @@ export type {
   Worker,
 } from './service/definition.ts';
 export { runMain } from './service/main.ts';
+export { listenForMetrics } from './service/metrics-listener.ts';
+export type { MetricsListener } from './service/metrics-listener.ts';
 export {
   serviceConsumer,
   serviceMigrations,

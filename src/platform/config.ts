@@ -116,6 +116,7 @@ const sharedSchema = z.object({
   HTTP_HEADERS_TIMEOUT_MS: env.positiveInt.optional(),
   HTTP_KEEP_ALIVE_TIMEOUT_MS: env.positiveInt.default(DEFAULT_HTTP_SETTINGS.keepAliveTimeoutMs),
   OUTBOX_POLL_INTERVAL_MS: env.positiveInt.default(1_000),
+  CONSUMER_LAG_INTERVAL_MS: env.positiveInt.default(5_000),
   // Unset: `oidc` with AUTH_ISSUER_URL, else the development issuer. `none` only when set.
   AUTH_MODE: z
     .string()
@@ -200,6 +201,8 @@ export interface Config {
   logLevel: SharedEnv['LOG_LEVEL'];
   shutdownTimeoutMs: number;
   outboxPollIntervalMs: number;
+  /** How often a consuming service reads its group's lag (erp_consumer_lag). */
+  consumerLagIntervalMs: number;
   http: HttpSettings;
   auth: AuthSettings;
   /** Requests per tenant per window, per instance; max 0 is no limit. */
@@ -316,6 +319,7 @@ function configFrom(e: SharedEnv): Config {
     logLevel: e.LOG_LEVEL,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     outboxPollIntervalMs: e.OUTBOX_POLL_INTERVAL_MS,
+    consumerLagIntervalMs: e.CONSUMER_LAG_INTERVAL_MS,
     http: {
       requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
       headersTimeoutMs,

@@ -9,6 +9,7 @@ import {
   buildService,
   createProducer,
   ensureTopics,
+  listenForMetrics,
   serviceConsumer,
   serviceTopics,
 } from '../../src/messaging/index.ts';
@@ -36,6 +37,12 @@ export interface TestSystem {
   sales: Service<SalesParts>;
   inventoryDb: Database<InventoryDB>;
   salesDb: Database<SalesDB>;
+  /**
+   * Where each service serves GET /metrics without a token, when the environment gives it a
+   * metrics port (INVENTORY_METRICS_PORT, SALES_METRICS_PORT; '0' for any free one), as
+   * `startService` does: e.g. `{ inventory: 'http://127.0.0.1:40123', sales: ... }`.
+   */
+  metricsAddress: { inventory?: string; sales?: string };
   /** Authorization headers both services accept, for `tenant` (all scopes unless given). */
   headers(tenant: string, scopes?: readonly string[]): Promise<{ authorization: string }>;
 }
@@ -81,6 +88,8 @@ export async function startSystem(
       ? issuer.authenticator
       : await createAuthenticator(config.auth, issuer.dataDir);
 
+  const inventoryMetrics = createMetricsRegistry('inventory-service', false);
+  const salesMetrics = createMetricsRegistry('sales-service', false);
   const inventoryProducer = createProducer({ ...conn, clientId: 'test-inventory' });
   const inventory = buildService(inventoryService, {
     ...inv,
@@ -88,7 +97,7 @@ export async function startSystem(
     producer: inventoryProducer,
     logger: logger.child({ service: 'inventory' }),
     authenticator,
-    metrics: createMetricsRegistry('inventory-service', false),
+    metrics: inventoryMetrics,
   });
   const salesProducer = createProducer({ ...conn, clientId: 'test-sales' });
   const sales = buildService(salesService(), {
@@ -102,13 +111,23 @@ export async function startSystem(
     }),
     logger: logger.child({ service: 'sales' }),
     authenticator,
-    metrics: createMetricsRegistry('sales-service', false),
+    metrics: salesMetrics,
   });
   stops.push(
     () => Promise.allSettled([inventory.stop(), sales.stop()]),
     () => Promise.allSettled([inventoryProducer.close(), salesProducer.close()]),
   );
   await Promise.all([inventory.start(), sales.start()]);
+  const metricsAddress: TestSystem['metricsAddress'] = {};
+  for (const [key, port, registry] of [
+    ['inventory', inv.settings.metricsPort, inventoryMetrics],
+    ['sales', sal.settings.metricsPort, salesMetrics],
+  ] as const) {
+    if (port === undefined) continue;
+    const listener = await listenForMetrics(registry, '127.0.0.1', port);
+    stops.push(() => listener.close());
+    metricsAddress[key] = listener.address;
+  }
   return {
     config,
     conn,
@@ -117,6 +136,7 @@ export async function startSystem(
     sales,
     inventoryDb,
     salesDb,
+    metricsAddress,
     headers: (tenant, scopes) => issuer.headers(tenant, scopes),
   };
 }

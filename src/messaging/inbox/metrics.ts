@@ -9,8 +9,11 @@ import { isEventType } from '../../contract/index.ts';
 export type SkipReason = 'unknown_type' | 'no_handler';
 
 export interface ConsumerMetrics {
-  /** An event's effects committed; `seconds` is its handler's run time. */
-  processed(eventType: string, seconds: number): void;
+  /**
+   * An event's effects committed; `seconds` is its handler's run time, `ageSeconds` the time from
+   * its Kafka record's timestamp to now (undefined when the record has none).
+   */
+  processed(eventType: string, seconds: number, ageSeconds?: number): void;
   /** The inbox already held the event: no effect. */
   duplicate(eventType: string): void;
   /** Not for this consumer: a type the contract does not know, or no handler registered. */
@@ -39,13 +42,6 @@ export const noopConsumerMetrics: ConsumerMetrics = {
 };
 
 /**
- * prom-client metrics: `erp_consumer_events_total{event_type,outcome}` (outcome processed,
- * duplicate, skipped, dead_lettered), `erp_consumer_batch_seconds`, `erp_consumer_handler_seconds
- * {event_type}`, `erp_consumer_dead_letters_total{code}`, `erp_consumer_skipped_total{event_type,
- * reason}`, `erp_consumer_retries_total{code}`, `erp_consumer_outage_retries_total{code}`. Reuses metrics already in `registry`, so two
- * consumers of one service can share it.
- */
-/**
  * The event_type label: a type of the contract, else `unknown`. Records carry whatever type their
  * producer wrote; one label value per unknown type would let any producer grow the metrics (and
  * Prometheus' memory) without bound.
@@ -54,6 +50,22 @@ export function eventTypeLabel(eventType: string | undefined): string {
   return eventType !== undefined && isEventType(eventType) ? eventType : 'unknown';
 }
 
+/**
+ * Event age buckets, 1 s to a day: a healthy consumer sees a second or less; a consumer that was
+ * down, or a backlog replayed, shows minutes to hours, and the buckets say which.
+ */
+const AGE_BUCKETS = [
+  0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, 86400,
+];
+
+/**
+ * prom-client metrics: `erp_consumer_events_total{event_type,outcome}` (outcome processed,
+ * duplicate, skipped, dead_lettered), `erp_consumer_batch_seconds`, `erp_consumer_handler_seconds
+ * {event_type}`, `erp_consumer_event_age_seconds{event_type}`, `erp_consumer_dead_letters_total
+ * {code}`, `erp_consumer_skipped_total{event_type,reason}`, `erp_consumer_retries_total{code}`,
+ * `erp_consumer_outage_retries_total{code}`. Reuses metrics already in `registry`, so two
+ * consumers of one service can share it.
+ */
 export function createPrometheusConsumerMetrics(registry: Registry): ConsumerMetrics {
   const counter = <L extends string>(name: string, help: string, labelNames: L[]): Counter<L> =>
     (registry.getSingleMetric(name) as Counter<L> | undefined) ??
@@ -97,11 +109,21 @@ export function createPrometheusConsumerMetrics(registry: Registry): ConsumerMet
     ['event_type'],
     buckets,
   );
+  // The record's timestamp is when the producer (the relay) published it, so this is time spent
+  // in Kafka and in the consumer's queue: consumer lag in seconds rather than in records.
+  const eventAge = histogram(
+    'erp_consumer_event_age_seconds',
+    "Time from an event's Kafka record timestamp to its effects committing",
+    ['event_type'],
+    AGE_BUCKETS,
+  );
 
   return {
-    processed(eventType, seconds) {
-      events.inc({ event_type: eventTypeLabel(eventType), outcome: 'processed' });
-      handlerSeconds.observe({ event_type: eventTypeLabel(eventType) }, seconds);
+    processed(eventType, seconds, ageSeconds) {
+      const label = { event_type: eventTypeLabel(eventType) };
+      events.inc({ ...label, outcome: 'processed' });
+      handlerSeconds.observe(label, seconds);
+      if (ageSeconds !== undefined) eventAge.observe(label, ageSeconds);
     },
     duplicate(eventType) {
       events.inc({ event_type: eventTypeLabel(eventType), outcome: 'duplicate' });

@@ -85,7 +85,10 @@ export async function applyInTransaction<DB>(
             );
             const seconds = (performance.now() - started) / 1000 / run.length;
             outcomes.push(() => {
-              for (let k = 0; k < run.length; k++) metrics.processed(first.type, seconds);
+              const now = Date.now();
+              for (const { record } of run) {
+                metrics.processed(first.type, seconds, ageSeconds(record.timestamp, now));
+              }
             });
           }
           current = undefined;
@@ -132,4 +135,13 @@ function handlerParent<DB>(
       .map(linkTo)
       .filter((l): l is Link => l !== undefined),
   };
+}
+
+/**
+ * Seconds from a record's timestamp to `now`; undefined for a record without one (Kafka's -1).
+ * Never negative: the producer's clock may run ahead of ours.
+ */
+export function ageSeconds(timestamp: number, now: number): number | undefined {
+  if (!Number.isFinite(timestamp) || timestamp <= 0) return undefined;
+  return Math.max(0, now - timestamp) / 1000;
 }

@@ -3,7 +3,8 @@
  * of the service's outbox, its inbox consumer, its workers and its routes in the HTTP shell, and
  * owns the order they start and stop in. `start.ts` opens real resources for it; tests pass their
  * own. Resources passed in are never closed here, except the consumer, which the inbox consumer
- * runs and closes.
+ * runs and closes. The kit's own workers (the consumer-lag reader and its admin client) are
+ * opened by `start()` and closed by `stop()`.
  */
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
@@ -12,6 +13,8 @@ import type { Authenticator, Config, Database, Logger, RetryPolicy } from '../..
 import { createInboxConsumer } from '../inbox/consumer.ts';
 import type { InboxConsumer } from '../inbox/consumer.ts';
 import { createPrometheusConsumerMetrics } from '../inbox/metrics.ts';
+import { kafkaConnectionFrom } from '../kafka/connection.ts';
+import { createGroupLagReader } from '../kafka/group-lag.ts';
 import type { EventConsumer, EventProducer } from '../kafka/index.ts';
 import { createPrometheusRelayMetrics } from '../outbox/metrics.ts';
 import { createOutboxRelay } from '../outbox/relay.ts';
@@ -19,6 +22,7 @@ import type { OutboxRelay } from '../outbox/relay.ts';
 import { createOutboxSignal } from '../outbox/signal.ts';
 import type { OutboxSignal } from '../outbox/signal.ts';
 import type { EventRouter } from '../router.ts';
+import { createConsumerLagWorker } from './consumer-lag.ts';
 import { DLQ_SUFFIX } from './definition.ts';
 import type { ServiceDefinition, Worker } from './definition.ts';
 
@@ -97,7 +101,11 @@ export function buildService<DB, S, E>(
     metrics,
   });
   const inbox = inboxOf(definition, resources, parts.handlers);
-  const workers: readonly Worker[] = parts.workers ?? [];
+  // The kit's workers start before the service's and stop after them.
+  const workers: readonly Worker[] = [
+    ...kitWorkers(definition, resources),
+    ...(parts.workers ?? []),
+  ];
 
   let ready = false;
   const server = createHttpServer({
@@ -143,6 +151,28 @@ export function buildService<DB, S, E>(
       return stopped;
     },
   };
+}
+
+/** Every service that consumes reports its group's lag. */
+function kitWorkers<DB, S, E>(
+  definition: ServiceDefinition<DB, S, E>,
+  resources: ServiceResources<DB, S>,
+): Worker[] {
+  const { config, settings } = resources;
+  const consumes = definition.consumes?.(config, settings);
+  if (consumes === undefined) return [];
+  // Read here, not at start: a TLS file that cannot be read fails the build, not a later start.
+  const connection = kafkaConnectionFrom(config.kafka, definition.id);
+  return [
+    createConsumerLagWorker({
+      openReader: () => createGroupLagReader(connection),
+      groupId: consumes.groupId,
+      topics: consumes.topics,
+      registry: resources.metrics,
+      logger: resources.logger.child({ component: 'consumer-lag' }),
+      intervalMs: config.consumerLagIntervalMs,
+    }),
+  ];
 }
 
 function inboxOf<DB, S, E>(

@@ -79,11 +79,13 @@ function created(tenant: string, productId: string): AnyEvent {
 
 test('a service made with the kit counts product_created events once each, per tenant', async (t) => {
   const topic = uniqueName('inventory-events');
+  const group = uniqueName('counter-group');
   const issuer = await testIssuer();
   const { config, settings } = loadServiceConfig(counterService.settings, {
     KAFKA_BOOTSTRAP_SERVERS: (await testBootstrap()).join(','),
     KAFKA_INVENTORY_TOPIC: topic,
-    COUNTER_GROUP: uniqueName('counter-group'),
+    COUNTER_GROUP: group,
+    CONSUMER_LAG_INTERVAL_MS: '100',
     LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'silent',
     // The kit's default authentication: the development issuer of this DATA_DIR.
     DATA_DIR: issuer.dataDir,
@@ -148,4 +150,16 @@ test('a service made with the kit counts product_created events once each, per t
     metrics,
     /erp_consumer_events_total\{event_type="inventory.product_created",outcome="duplicate"[^}]*\} 1/,
   );
+  // The kit reads the group's lag for every service that consumes: each partition of the consumed
+  // topic, caught up (0) once everything is committed, and nothing for the dead-letter topic.
+  const lag = async (): Promise<string[]> => {
+    const text = await (await fetch(`${service.address}/metrics`, { headers: ops })).text();
+    return [...text.matchAll(/^erp_consumer_lag\{([^}]*)\} (\S+)$/gm)].map(
+      (m) => `${m[1]} ${m[2]}`,
+    );
+  };
+  const caughtUp = [0, 1, 2].map(
+    (p) => `group="${group}",topic="${topic}",partition="${p}",service="counter-service" 0`,
+  );
+  await waitUntil('lag 0 on every partition', async () => (await lag()).join() === caughtUp.join());
 });
