@@ -179,3 +179,42 @@ export async function acknowledgeAlert(
   ]).execute();
   return { ...alert, status: 'acknowledged', acknowledged_at: now, updated_at: now };
 }
+
+/** Open alerts of one tenant group and priority. */
+export interface OpenAlertsGroup {
+  /** A tenant of `tenants`, or `others` for every other tenant together. */
+  tenant: string;
+  priority: Priority;
+  count: number;
+  oldestOpenedAt: Date;
+}
+
+/**
+ * Open (unacknowledged) alerts across tenants, counted per priority for each of `tenants` and for
+ * all the other tenants together under the name `others`: the rows are folded in SQL, so the
+ * result has at most (tenants + 1) × 4 rows however many tenants there are. Needs the owner's
+ * handle (`Database.db`): as a tenant, row-level security would show one tenant's alerts only.
+ */
+export async function openAlertsByTenantGroup(
+  db: Kysely<SalesDB>,
+  tenants: readonly string[],
+  others: string,
+): Promise<OpenAlertsGroup[]> {
+  // = ANY(array) rather than IN (list): an empty list is valid SQL too.
+  const group = sql<string>`CASE WHEN tenant_id = ANY(${[...tenants]}::text[])
+    THEN tenant_id ELSE ${others}::text END`;
+  return (
+    db
+      .selectFrom('alerts')
+      .select((eb) => [
+        group.as('tenant'),
+        'priority',
+        eb.fn.countAll<number>().as('count'),
+        eb.fn.min('opened_at').as('oldestOpenedAt'),
+      ])
+      .where('status', '=', 'open')
+      // By position: the CASE above, whose parameters a GROUP BY of its own would have to repeat.
+      .groupBy([sql`1`, 'priority'])
+      .execute()
+  );
+}

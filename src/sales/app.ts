@@ -13,6 +13,7 @@ import { handleStockAdjusted } from './handlers/stock-adjusted.ts';
 import type { NotificationChannel } from './notifications/channel.ts';
 import { createNotificationDispatcher } from './notifications/dispatcher.ts';
 import type { NotificationDispatcher } from './notifications/dispatcher.ts';
+import { createSalesMetrics } from './metrics.ts';
 import { createLogChannel } from './notifications/log-channel.ts';
 import { createWebhookChannel } from './notifications/webhook-channel.ts';
 import { registerSalesRoutes, SALES_HTTP_STATUSES } from './routes.ts';
@@ -59,8 +60,15 @@ export function salesService(options: SalesOptions = {}) {
     consumes: (config, s) => ({ groupId: s.consumerGroup, topics: [config.kafka.inventoryTopic] }),
     errorStatuses: SALES_HTTP_STATUSES,
     scopes: { read: 'sales:read', write: 'sales:write' },
-    build({ config, settings, database, outbox, logger }) {
+    build({ config, settings, database, outbox, logger, metrics: registry }) {
       const channels = options.channels ?? defaultChannels(settings, logger);
+      const metrics = createSalesMetrics({
+        registry,
+        database,
+        logger: logger.child({ component: 'sales-metrics' }),
+        tenants: settings.metricsTenants,
+        cacheMs: settings.alertMetricsCacheMs,
+      });
       const dispatcher = createNotificationDispatcher({
         database,
         channels,
@@ -76,6 +84,7 @@ export function salesService(options: SalesOptions = {}) {
             notificationChannels: channels.map((c) => c.name),
             dispatcher,
             outbox,
+            metrics,
           }),
         );
       return {

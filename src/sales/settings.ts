@@ -1,5 +1,8 @@
 /** Sales' own environment variables (the shared ones are the platform's). */
+import { z } from 'zod';
+import { tenantIdSchema } from '../contract/index.ts';
 import { defineSettings, env } from '../platform/index.ts';
+import { OTHER_TENANTS } from './metrics.ts';
 
 export interface SalesSettings {
   /** SALES_METRICS_PORT: GET /metrics without a token on this port too; default none. */
@@ -12,7 +15,42 @@ export interface SalesSettings {
   webhookUrl: string | undefined;
   /** KAFKA_CONSUMER_GROUP (the design document's), default sales-service-group. */
   consumerGroup: string;
+  /**
+   * SALES_METRICS_TENANTS: tenants whose open alerts get series of their own; every other tenant
+   * is summed into `tenant="other"`. Default: none (only `other`, which is then every tenant).
+   */
+  metricsTenants: readonly string[];
+  /** SALES_ALERT_METRICS_CACHE_MS: a scrape within this long of the last query reuses it; default 5000. */
+  alertMetricsCacheMs: number;
 }
+
+/**
+ * Each listed tenant adds 8 series (2 gauges × 4 priorities), and Prometheus' memory grows with
+ * series: a list is for the few tenants worth an alert of their own, not for all of them.
+ */
+export const MAX_METRICS_TENANTS = 50;
+
+/** A comma-separated list of tenant ids; blanks and repeats ignored. */
+const tenantList = z
+  .string()
+  .optional()
+  .transform((v) => [
+    ...new Set(
+      (v ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== ''),
+    ),
+  ])
+  .pipe(
+    z
+      .array(
+        tenantIdSchema.refine((t) => t !== OTHER_TENANTS, {
+          message: `"${OTHER_TENANTS}" is the label of the tenants not listed`,
+        }),
+      )
+      .max(MAX_METRICS_TENANTS, `at most ${MAX_METRICS_TENANTS} tenants get series of their own`),
+  );
 
 export const salesSettings = defineSettings({
   variables: {
@@ -21,6 +59,8 @@ export const salesSettings = defineSettings({
     SALES_DATABASE_URL: env.optionalText,
     SALES_WEBHOOK_URL: env.optionalText,
     KAFKA_CONSUMER_GROUP: env.text.default('sales-service-group'),
+    SALES_METRICS_TENANTS: tenantList,
+    SALES_ALERT_METRICS_CACHE_MS: env.positiveInt.default(5_000),
   },
   settings: (v): SalesSettings => ({
     port: v.SALES_PORT,
@@ -28,5 +68,7 @@ export const salesSettings = defineSettings({
     databaseUrl: v.SALES_DATABASE_URL,
     webhookUrl: v.SALES_WEBHOOK_URL,
     consumerGroup: v.KAFKA_CONSUMER_GROUP,
+    metricsTenants: v.SALES_METRICS_TENANTS,
+    alertMetricsCacheMs: v.SALES_ALERT_METRICS_CACHE_MS,
   }),
 });

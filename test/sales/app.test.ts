@@ -54,6 +54,7 @@ test('consumes low stock, publishes the alert event, notifies, and stops gracefu
     },
   };
   const issuer = await testIssuer();
+  const metrics = createMetricsRegistry('sales-test', false);
   const app = buildService(salesService({ channels: [pager] }), {
     config,
     settings,
@@ -61,7 +62,7 @@ test('consumes low stock, publishes the alert event, notifies, and stops gracefu
     producer,
     consumer,
     logger: silentLogger,
-    metrics: createMetricsRegistry('sales-test', false),
+    metrics,
     authenticator: issuer.authenticator,
   });
   t.after(() => app.stop());
@@ -112,6 +113,19 @@ test('consumes low stock, publishes the alert event, notifies, and stops gracefu
     headers: await issuer.headers(tenant),
   });
   assert.equal(alerts.json().items.length, 1);
+
+  // The wait behind the alert: the event's age in Kafka, Inventory's commit to Sales' alert, and
+  // the alert still open (the test's tenant is not listed: tenant="other").
+  const text = await metrics.metrics();
+  assert.match(
+    text,
+    /erp_consumer_event_age_seconds_count\{[^}]*event_type="inventory.low_stock"[^}]*\} 1\n/,
+  );
+  assert.match(text, /erp_sales_alert_latency_seconds_count\{[^}]*priority="critical"[^}]*\} 1\n/);
+  assert.match(
+    text,
+    /erp_sales_open_alerts\{tenant="other",priority="critical",service="sales-test"\} 1\n/,
+  );
 
   // While it stops (the consumer leaving, the relay's last pass), requests get 503; then it closes.
   const stopping = app.stop();

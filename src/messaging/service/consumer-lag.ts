@@ -67,6 +67,8 @@ export function createConsumerLagWorker(options: ConsumerLagOptions): Worker {
   let lastSuccessAt = Date.now();
   let failures = 0;
   let lastWarnAt = -Infinity;
+  // Not reset by a good read: a flapping broker still gets one warning per warnEveryMs.
+  let warned = false;
 
   const publish = (lags: readonly GroupPartitionLag[]): void => {
     const next = new Map<string, { topic: string; partition: string }>();
@@ -87,6 +89,7 @@ export function createConsumerLagWorker(options: ConsumerLagOptions): Worker {
     if (stale && series.size > 0) publish([]);
     if (now - lastWarnAt < warnEveryMs) return;
     lastWarnAt = now;
+    warned = true;
     logger.warn(
       { err, groupId, failures, stale },
       stale
@@ -98,9 +101,9 @@ export function createConsumerLagWorker(options: ConsumerLagOptions): Worker {
   const refresh = async (): Promise<void> => {
     try {
       publish(await reader!.read(groupId, topics));
-      if (failures > 0) logger.info({ groupId, failures }, 'reading consumer lag works again');
+      if (warned) logger.info({ groupId, failures }, 'reading consumer lag works again');
+      warned = false;
       failures = 0;
-      lastWarnAt = -Infinity;
       lastSuccessAt = Date.now();
     } catch (err) {
       onFailure(err);

@@ -18,6 +18,7 @@ import type { SalesDB } from '../db.ts';
 import { computeForecast, windowStart } from '../forecast.ts';
 import { productKeyOf, readLowStockStates, writeLowStockRows } from '../low-stock-repository.ts';
 import type { LowStockRows, LowStockState, ProductKey } from '../low-stock-repository.ts';
+import type { AlertMetrics } from '../metrics.ts';
 import { newNotificationRow } from '../notifications-repository.ts';
 
 /** `source_service` of events Sales emits. */
@@ -34,12 +35,15 @@ export interface LowStockOptions {
   dispatcher?: { kick(): void };
   /** Told after commit when an event was appended. Default: none (the relay polls). */
   outbox?: { committed(): void };
+  /** Told after commit of each alert opened or escalated. Default: none. */
+  metrics?: AlertMetrics;
   /** Clock for alert times and the forecast window. Default: () => new Date(). */
   now?: () => Date;
 }
 
 /** What one event does, decided from the state before it. */
 export interface LowStockPlan {
+  decision: AlertDecision;
   rows: LowStockRows;
   /** The alert as it is after this event: the state the product's next event sees. */
   openAlert: { id: string; priority: Priority };
@@ -127,6 +131,7 @@ export function planLowStock(
     },
   };
   return {
+    decision,
     rows,
     openAlert: { id: alertId, priority: decision.priority },
     outbox: shouldPublish(decision)
@@ -168,6 +173,7 @@ export function createLowStockHandler(
     const states = await readLowStockStates(trx, [...products.values()], windowStart(at), at);
     const rows: LowStockRows[] = [];
     const outbox: OutboxRow[] = [];
+    const raised: { priority: Priority; seconds: number }[] = [];
     for (const { event, record } of events) {
       const key = productKeyOf(event.metadata.tenant_id, event.payload.product_id);
       const state = states.get(key);
@@ -180,10 +186,19 @@ export function createLowStockHandler(
         const trace = traceHeadersOf(record);
         outbox.push({ ...plan.outbox, headers: { ...plan.outbox.headers, ...trace } });
       }
+      if (shouldPublish(plan.decision)) {
+        raised.push({ priority: plan.decision.priority, seconds: latencySeconds(event, at) });
+      }
       ctx.log.debug(plan.log, `low-stock alert ${String(plan.log['change'])}`);
     }
     await writeLowStockRows(trx, rows);
-    const { dispatcher, outbox: signal } = options;
+    const { dispatcher, outbox: signal, metrics } = options;
+    // After commit: a rolled-back alert was never raised, and its retry will report it.
+    if (metrics !== undefined && raised.length > 0) {
+      ctx.afterCommit(() => {
+        for (const { priority, seconds } of raised) metrics.alertRaised(priority, seconds);
+      });
+    }
     if (dispatcher !== undefined && rows.some((r) => r.notifications.length > 0)) {
       ctx.afterCommit(() => dispatcher.kick());
     }
@@ -196,6 +211,15 @@ export function createLowStockHandler(
       'low-stock events applied',
     );
   };
+}
+
+/**
+ * From the stock change's commit in Inventory (the event's timestamp, taken in the transaction
+ * that appended it) to the alert's time in Sales (its opened_at or updated_at; it commits a few
+ * milliseconds later). Never negative: the two services' clocks may disagree a little.
+ */
+function latencySeconds(event: EventOf<'inventory.low_stock'>, at: Date): number {
+  return Math.max(0, at.getTime() - Date.parse(event.metadata.timestamp)) / 1000;
 }
 
 /** The sales.low_stock_alert_raised event of a decision, as an outbox row (key: product_id). */

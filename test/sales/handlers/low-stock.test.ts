@@ -2,6 +2,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { decodeEnvelope, decodeEvent } from '../../../src/contract/index.ts';
+import type { EventOf } from '../../../src/contract/index.ts';
+import type { Accepted } from '../../../src/messaging/inbox/classify.ts';
+import { noopConsumerMetrics } from '../../../src/messaging/inbox/metrics.ts';
+import { applyInTransaction } from '../../../src/messaging/inbox/transaction.ts';
+import type { ConsumedEvent, HandlerContext } from '../../../src/messaging/index.ts';
 import type { Database } from '../../../src/platform/index.ts';
 import type { SalesDB } from '../../../src/sales/db.ts';
 import { getForecast } from '../../../src/sales/forecasts-repository.ts';
@@ -10,7 +15,7 @@ import type { LowStockOptions } from '../../../src/sales/handlers/low-stock.ts';
 import { createOrder } from '../../../src/sales/orders-repository.ts';
 import { recordOutflowsQuery } from '../../../src/sales/forecasts-repository.ts';
 import { testDatabase } from '../../support/database.ts';
-import { consumed, DAY_MS, inTransaction, lowStockEvent } from '../fixtures.ts';
+import { consumed, DAY_MS, inTransaction, lowStockEvent, silentLogger } from '../fixtures.ts';
 
 const NOW = new Date('2024-03-10T12:00:00Z');
 
@@ -478,4 +483,98 @@ test('pending orders past integer range still raise the alert: no event lost to 
   const raised = decodeEvent(decodeEnvelope(JSON.stringify(row?.envelope)));
   assert.ok(raised.known && raised.type === 'sales.low_stock_alert_raised');
   assert.equal(raised.event.payload.pending_order_quantity, 2_200_000_000);
+});
+
+/** `event` as if Inventory committed it `secondsBefore` NOW. */
+function committedBefore<T extends { metadata: { timestamp: string } }>(
+  event: T,
+  secondsBefore: number,
+): T {
+  const timestamp = new Date(NOW.getTime() - secondsBefore * 1000).toISOString();
+  return { ...event, metadata: { ...event.metadata, timestamp } };
+}
+
+/**
+ * Applies `events` the way the inbox consumer does (its transaction, then its afterCommit
+ * callbacks), with `after` run in the transaction after the handler.
+ */
+async function applyAsConsumer(
+  s: Awaited<ReturnType<typeof setup>>,
+  events: EventOf<'inventory.low_stock'>[],
+  after: () => Promise<void> = () => Promise.resolve(),
+): Promise<void> {
+  const items: Accepted<SalesDB>[] = consumed(...events).map(({ event, record }) => ({
+    kind: 'accepted',
+    record,
+    type: 'inventory.low_stock',
+    event,
+    handler: (async (run: ConsumedEvent<'inventory.low_stock'>[], ctx: HandlerContext<SalesDB>) => {
+      await s.handler(run, ctx);
+      await after();
+    }) as Accepted<SalesDB>['handler'],
+    failures: 0,
+  }));
+  await applyInTransaction(
+    {
+      database: s.database,
+      inboxTable: 'inbox',
+      logger: silentLogger,
+      metrics: noopConsumerMetrics,
+    },
+    items,
+  );
+}
+
+test('alert latency: from the stock change in Inventory to each alert opened or escalated, once committed', async (t) => {
+  const raised: [string, number][] = [];
+  const s = await setup(t, {
+    metrics: { alertRaised: (priority, seconds) => void raised.push([priority, seconds]) },
+  });
+  const opened = committedBefore(
+    lowStockEvent('tenant-a', { product_id: 'LAT-1', current_stock: 8, reorder_level: 10 }),
+    90,
+  );
+  // In the handler's transaction nothing is observed: it might still roll back.
+  const callbacks = await inTransaction(s.database, (ctx) => s.handler(consumed(opened), ctx));
+  assert.deepEqual(raised, []);
+  for (const callback of callbacks) await callback();
+  assert.deepEqual(raised, [['medium', 90]]);
+
+  raised.length = 0;
+  const escalated = committedBefore(
+    lowStockEvent('tenant-a', { product_id: 'LAT-1', current_stock: 0, reorder_level: 10 }),
+    2.5,
+  );
+  // Same figures again: an update, not news, so no latency for it.
+  const updated = committedBefore(
+    lowStockEvent('tenant-a', { product_id: 'LAT-1', current_stock: 0, reorder_level: 10 }),
+    1,
+  );
+  // Inventory's clock a little ahead of ours: 0, not a negative latency.
+  const ahead = committedBefore(
+    lowStockEvent('tenant-a', { product_id: 'LAT-2', current_stock: 0, reorder_level: 10 }),
+    -3,
+  );
+  await applyAsConsumer(s, [escalated, updated, ahead]);
+  assert.deepEqual(raised, [
+    ['critical', 2.5],
+    ['critical', 0],
+  ]);
+});
+
+test('alert latency: a rolled-back transaction observes nothing', async (t) => {
+  const raised: [string, number][] = [];
+  const s = await setup(t, {
+    metrics: { alertRaised: (priority, seconds) => void raised.push([priority, seconds]) },
+  });
+  const event = committedBefore(lowStockEvent('tenant-a', { current_stock: 0 }), 10);
+  await assert.rejects(
+    applyAsConsumer(s, [event], () => Promise.reject(new Error('later in the batch'))),
+    /later in the batch/,
+  );
+  assert.deepEqual(await s.alerts('tenant-a'), []);
+  assert.deepEqual(raised, []);
+  // Its redelivery commits, and is the one observation.
+  await applyAsConsumer(s, [event]);
+  assert.deepEqual(raised, [['critical', 10]]);
 });
