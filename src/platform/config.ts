@@ -255,10 +255,9 @@ function parse<T extends z.ZodType>(schema: T, environment: Record<string, unkno
   // The variable is the first step of the path (a list variable adds the item's index).
   const variableOf = (i: z.core.$ZodIssue): string => String(i.path[0] ?? '');
   const problems = parsed.error.issues.map((i) => `${variableOf(i)}: ${i.message}`);
-  throw invalid(
-    `invalid configuration: ${problems.join('; ')}`,
-    [...new Set(parsed.error.issues.map(variableOf))],
-  );
+  throw invalid(`invalid configuration: ${problems.join('; ')}`, [
+    ...new Set(parsed.error.issues.map(variableOf)),
+  ]);
 }
 
 function invalid(message: string, variables: string[]): AppError {

@@ -76,7 +76,14 @@ export {
   tracingOn,
   withSpan,
 } from './tracing.ts';
-export type { Context, Link, Span, TraceExporterName, Tracing, TracingSettings } from './tracing.ts';
+export type {
+  Context,
+  Link,
+  Span,
+  TraceExporterName,
+  Tracing,
+  TracingSettings,
+} from './tracing.ts';
 export type { Logger } from './logger.ts';
 export { createMetricsRegistry } from './metrics.ts';
 export { configOrExit, runService } from './service-runner.ts';

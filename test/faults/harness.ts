@@ -7,8 +7,8 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, openSync, closeSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
+import { freePort } from '../support/ports.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { clusterBootstrap, ensureCluster } from '../../scripts/cluster.ts';
@@ -29,15 +29,6 @@ export const say = (line: string) => console.log(`[faults] ${line}`);
 export async function clusterUp(): Promise<string[]> {
   await ensureCluster();
   return clusterBootstrap();
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const address = server.address();
-  await new Promise<void>((done) => server.close(() => done()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }
 
 /** A fresh schema; the URL puts it first on the search_path (pg passes `options` through). */

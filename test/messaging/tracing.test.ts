@@ -71,7 +71,7 @@ test('a stock adjustment is one trace: HTTP → command → send inventory-event
     inTrace().find((s) => s.name === `send ${system.config.kafka.salesTopic}`);
   await waitUntil(
     'the alert sent to sales-events in the trace',
-    async () => salesSend() !== undefined,
+    () => salesSend() !== undefined,
     20_000,
   ).catch((err: unknown) => {
     const all = exporter.getFinishedSpans().map((s) => `${s.name} ${s.spanContext().traceId}`);
@@ -152,10 +152,11 @@ test('a stock adjustment is one trace: HTTP → command → send inventory-event
     autoOffsetReset: 'earliest',
     maxWaitMs: 100,
   });
-  const reading = reader.run(async (batch) => {
+  const reading = reader.run((batch) => {
     records.push(...batch.records);
+    return Promise.resolve();
   });
-  await waitUntil('the alert record', async () => records.length > 0, 20_000);
+  await waitUntil('the alert record', () => records.length > 0, 20_000);
   await reader.close();
   await reading;
   assert.equal(records[0]!.headers['traceparent'], `00-${traceId}-${idOf(alertSend)}-01`);
@@ -164,9 +165,10 @@ test('a stock adjustment is one trace: HTTP → command → send inventory-event
 
 test('log fields carry the active trace and span ids, none outside a span', async () => {
   assert.deepEqual(traceLogFields(), {});
-  await withSpan('outer', {}, async () => {
+  await withSpan('outer', {}, () => {
     const fields = traceLogFields();
     assert.match(fields.trace_id ?? '', /^[0-9a-f]{32}$/);
     assert.match(fields.span_id ?? '', /^[0-9a-f]{16}$/);
+    return Promise.resolve();
   });
 });

@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureSecureKafka } from '../../scripts/kafka.ts';
 import type { SecureKafka } from '../../scripts/kafka.ts';
-import { createConsumer } from '../../src/messaging/index.ts';
+import { createConsumer, createProducer } from '../../src/messaging/index.ts';
 import type {
   IncomingBatch,
   IncomingRecord,
@@ -147,4 +147,27 @@ let secure: Promise<SecureKafka> | undefined;
 export function secureTestKafka(): Promise<SecureKafka> {
   secure ??= ensureSecureKafka();
   return secure;
+}
+
+/** Sends `counts[p]` small records (key `k<i>`, value `v<i>`) into partition p of `topic`. */
+export async function produceToPartitions(
+  conn: KafkaConnectionOptions,
+  topic: string,
+  counts: readonly number[],
+): Promise<void> {
+  const producer = createProducer(conn);
+  try {
+    await producer.send(
+      counts.flatMap((n, partition) =>
+        Array.from({ length: n }, (_, i) => ({
+          topic,
+          partition,
+          key: `k${i}`,
+          value: Buffer.from(`v${i}`),
+        })),
+      ),
+    );
+  } finally {
+    await producer.close();
+  }
 }

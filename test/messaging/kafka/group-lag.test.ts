@@ -8,38 +8,15 @@ import { before, test } from 'node:test';
 import { Admin } from '@platformatic/kafka';
 import { createGroupLagReader } from '../../../src/messaging/kafka/group-lag.ts';
 import type { GroupPartitionLag } from '../../../src/messaging/kafka/group-lag.ts';
-import {
-  createConsumer,
-  createProducer,
-  ensureTopics,
-} from '../../../src/messaging/kafka/index.ts';
+import { createConsumer, ensureTopics } from '../../../src/messaging/kafka/index.ts';
 import type { KafkaConnectionOptions } from '../../../src/messaging/kafka/index.ts';
-import { testBootstrap, uniqueName, waitUntil } from '../../support/kafka.ts';
+import { produceToPartitions, testBootstrap, uniqueName, waitUntil } from '../../support/kafka.ts';
 
 let conn: KafkaConnectionOptions;
 
 before(async () => {
   conn = { clientId: uniqueName('group-lag-test'), bootstrapServers: await testBootstrap() };
 });
-
-/** `counts[p]` records into partition p of `topic`. */
-async function produce(topic: string, counts: number[]): Promise<void> {
-  const producer = createProducer(conn);
-  try {
-    await producer.send(
-      counts.flatMap((n, partition) =>
-        Array.from({ length: n }, (_, i) => ({
-          topic,
-          partition,
-          key: `k${i}`,
-          value: Buffer.from(`v${i}`),
-        })),
-      ),
-    );
-  } finally {
-    await producer.close();
-  }
-}
 
 /** The library's admin client: what an operator's tool would do to a group or a topic. */
 function libraryAdmin(t: { after(fn: () => unknown): void }): Admin {
@@ -55,7 +32,7 @@ test('lag per partition: high watermark minus the committed offset, the whole pa
   const topic = uniqueName('lag');
   const groupId = uniqueName('lag-group');
   await ensureTopics(conn, [{ name: topic, partitions: 3, replicationFactor: 1 }]);
-  await produce(topic, [5, 3, 0]);
+  await produceToPartitions(conn, topic, [5, 3, 0]);
   const reader = createGroupLagReader(conn);
   t.after(() => reader.close());
 
@@ -82,7 +59,7 @@ test('lag per partition: high watermark minus the committed offset, the whole pa
   await waitUntil('8 records read', () => seen === 8);
   await consumer.close();
   await running;
-  await produce(topic, [2, 0, 4]);
+  await produceToPartitions(conn, topic, [2, 0, 4]);
   assert.deepEqual(lags(await reader.read(groupId, [topic])), [
     [topic, 0, 2n, 5n],
     [topic, 1, 0n, 3n],
@@ -105,7 +82,7 @@ test('without a committed offset lag counts from the log start, not from offset 
   const topic = uniqueName('lag-start');
   const groupId = uniqueName('lag-group');
   await ensureTopics(conn, [{ name: topic, partitions: 2, replicationFactor: 1 }]);
-  await produce(topic, [6, 6]);
+  await produceToPartitions(conn, topic, [6, 6]);
   const admin = libraryAdmin(t);
   // Retention (here: deleteRecords) removed the first records of both partitions.
   await admin.deleteRecords({
@@ -139,7 +116,7 @@ test('without a committed offset lag counts from the log start, not from offset 
 test('a topic the cluster does not know is left out; the others are read', async (t) => {
   const topic = uniqueName('lag-known');
   await ensureTopics(conn, [{ name: topic, partitions: 1, replicationFactor: 1 }]);
-  await produce(topic, [1]);
+  await produceToPartitions(conn, topic, [1]);
   const reader = createGroupLagReader(conn);
   t.after(() => reader.close());
   const result = await reader.read(uniqueName('lag-group'), [uniqueName('lag-missing'), topic]);

@@ -13,7 +13,6 @@ import { createGroupLagReader } from '../../../src/messaging/kafka/group-lag.ts'
 import type { GroupLagReader } from '../../../src/messaging/kafka/group-lag.ts';
 import {
   createConsumer,
-  createProducer,
   ensureTopics,
   KafkaErrorCodes,
 } from '../../../src/messaging/kafka/index.ts';
@@ -21,31 +20,13 @@ import type { KafkaConnectionOptions } from '../../../src/messaging/kafka/index.
 import { createConsumerLagWorker } from '../../../src/messaging/service/consumer-lag.ts';
 import { AppError } from '../../../src/platform/index.ts';
 import type { Logger } from '../../../src/platform/index.ts';
-import { testBootstrap, uniqueName, waitUntil } from '../../support/kafka.ts';
+import { produceToPartitions, testBootstrap, uniqueName, waitUntil } from '../../support/kafka.ts';
 
 let conn: KafkaConnectionOptions;
 
 before(async () => {
   conn = { clientId: uniqueName('consumer-lag-test'), bootstrapServers: await testBootstrap() };
 });
-
-async function produce(topic: string, counts: number[]): Promise<void> {
-  const producer = createProducer(conn);
-  try {
-    await producer.send(
-      counts.flatMap((n, partition) =>
-        Array.from({ length: n }, (_, i) => ({
-          topic,
-          partition,
-          key: `k${i}`,
-          value: Buffer.from(`v${i}`),
-        })),
-      ),
-    );
-  } finally {
-    await producer.close();
-  }
-}
 
 /** The group's series: partition → lag (other groups' series on the registry left out). */
 async function lagOf(registry: Registry, group: string): Promise<Record<string, number>> {
@@ -71,7 +52,7 @@ test('lag per partition, owned or not, follows commits and records, and drops a 
   const topic = uniqueName('lag-worker');
   const group = uniqueName('lag-worker-group');
   await ensureTopics(conn, [{ name: topic, partitions: 3, replicationFactor: 1 }]);
-  await produce(topic, [4, 2, 3]);
+  await produceToPartitions(conn, topic, [4, 2, 3]);
   const admin = new Admin({ clientId: conn.clientId, bootstrapBrokers: conn.bootstrapServers });
   t.after(() => admin.close());
   // Committed by a member that is gone: no member of the group runs.
@@ -134,7 +115,7 @@ test('lag per partition, owned or not, follows commits and records, and drops a 
   await running;
 
   // Records arrive while no member runs: the lag of partitions nobody owns grows.
-  await produce(topic, [0, 5, 1]);
+  await produceToPartitions(conn, topic, [0, 5, 1]);
   await expect('lag after new records', {
     [`${topic}/0`]: 0,
     [`${topic}/1`]: 5,
@@ -157,7 +138,7 @@ test('a failing read only warns, once per period; the last values stay until sta
   const topic = uniqueName('lag-failing');
   const group = uniqueName('lag-failing-group');
   await ensureTopics(conn, [{ name: topic, partitions: 1, replicationFactor: 1 }]);
-  await produce(topic, [2]);
+  await produceToPartitions(conn, topic, [2]);
   // The shared broker cannot be stopped under other tests, so the failure is made here: a real
   // reader whose reads fail while `failing` is set, as they would with the cluster unreachable.
   let failing = false;
