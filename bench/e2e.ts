@@ -6,6 +6,7 @@
  * per low-stock event, Sales `alert_history.at` minus Inventory `events.occurred_at`.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -52,6 +53,11 @@ interface System {
   headers(tenant: string): Record<string, string>;
   /** Products posted so far, for the catch-up check. */
   productsCreated: number;
+  /**
+   * CPU seconds both services have used so far (user + system), when they are processes: the cost
+   * of a feature per adjustment, which the machine's noise disturbs far less than a rate.
+   */
+  cpuSeconds?(): number;
   close(): Promise<void>;
 }
 
@@ -113,11 +119,13 @@ async function measureE2e(
     systems.size > 1 ? ` [${tracingLabel(variant)}]` : '';
   const throughput = series(systems);
   const catchUp = series(systems);
+  const cpuPerAdjustment = series(systems);
   for (let rep = 1; rep <= ctx.reps; rep++) {
     for (const [variant, system] of systems) {
       const products = await createProducts(system, PRODUCTS_PER_RUN);
       await caughtUp(system, 'inventory.product_created');
       const before = await system.processed('inventory.low_stock');
+      const cpuBefore = system.cpuSeconds?.();
       const { results, elapsed } = await closedLoop(system, products, CONCURRENCY, seconds);
       const loadEnd = performance.now();
       const ok = results.filter((r) => r.status === 201);
@@ -131,6 +139,12 @@ async function measureE2e(
       );
       const behind = (performance.now() - loadEnd) / 1000;
       const rate = ok.length / elapsed;
+      // Until Sales caught up: the CPU of every adjustment's whole path, both services.
+      const cpuMs =
+        cpuBefore === undefined
+          ? undefined
+          : ((system.cpuSeconds!() - cpuBefore) * 1000) / ok.length;
+      if (cpuMs !== undefined) cpuPerAdjustment.get(variant)!.push(cpuMs);
       throughput.get(variant)!.push(rate);
       catchUp.get(variant)!.push(behind);
       const statuses = countBy(results.map((r) => r.status));
@@ -138,7 +152,8 @@ async function measureE2e(
       say(
         `  ${engine}${label(variant)} (a) run ${rep}: ${fmt(rate)} adjustments/s (${ok.length} in ${elapsed.toFixed(1)} s;` +
           ` statuses ${JSON.stringify(statuses)}; HTTP p50 ${fmt(percentile(ms, 50))} ms p99 ${fmt(percentile(ms, 99))} ms);` +
-          ` Sales caught up ${behind.toFixed(2)} s after the load ended`,
+          ` Sales caught up ${behind.toFixed(2)} s after the load ended` +
+          (cpuMs === undefined ? '' : `; services' CPU ${cpuMs.toFixed(2)} ms per adjustment`),
       );
     }
   }
@@ -170,7 +185,19 @@ async function measureE2e(
       `  ${engine}${label(variant)} (a): ${spread(rates)} adjustments/s; catch-up ${spread(catchUp.get(variant)!)} s`,
     );
   }
+  for (const [variant, values] of cpuPerAdjustment) {
+    if (values.length === 0) continue;
+    ctx.record({
+      section: 'e2e',
+      engine,
+      metric: `services' CPU per adjustment${label(variant)}`,
+      unit: 'ms',
+      values,
+      setup: { seconds, concurrency: CONCURRENCY, tracing: variant },
+    });
+  }
   sayTracingRatio(`  ${engine} (a) adjustments/s`, throughput);
+  sayTracingRatio(`  ${engine} (a) services' CPU ms per adjustment`, cpuPerAdjustment, false);
 
   const quantiles = [50, 95, 99, 100] as const;
   const latency = new Map([...systems.keys()].map((v) => [v, quantiles.map(() => [] as number[])]));
@@ -317,6 +344,7 @@ async function startProcesses(
   );
   return {
     processed: (eventType) => scrapeProcessed(salesUrl, eventType, auth.headers()),
+    cpuSeconds: () => children.reduce((sum, c) => sum + cpuSecondsOf(c.pid), 0),
     inventoryDb,
     salesDb,
     inventoryUrl,
@@ -330,6 +358,15 @@ async function startProcesses(
       await salesDb.close();
     },
   };
+}
+
+/** utime + stime of a live process, from /proc (Linux, as the bench machines). */
+function cpuSecondsOf(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields 14 and 15 of stat(5), counted after the command: 12 and 13 here; in clock ticks (100/s).
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 async function scrapeProcessed(

@@ -85,6 +85,7 @@ export async function runRelay(ctx: BenchContext): Promise<void> {
     ctx.tracing.length > 1 ? ` [${tracingLabel(variant)}]` : '';
   for (const engine of ctx.engines) {
     const rates = new Map<TracingVariant, number[]>(ctx.tracing.map((v) => [v, []]));
+    const cpuPerThousand = new Map<TracingVariant, number[]>(ctx.tracing.map((v) => [v, []]));
     const fills: number[] = [];
     for (let rep = 1; rep <= ctx.reps; rep++) {
       for (const variant of ctx.tracing) {
@@ -145,7 +146,7 @@ export async function runRelay(ctx: BenchContext): Promise<void> {
           if (left.rows[0]?.n !== 0) throw new Error(`${left.rows[0]?.n} rows left unpublished`);
           rates.get(variant)!.push(n / seconds);
           say(
-            `  ${engine}${label(variant)} run ${rep}: ${fmt(n / seconds)} events/s (${seconds.toFixed(2)} s; fill ${fmt(fills.at(-1)!)} rows/s, ${bench.where})`,
+            `  ${engine}${label(variant)} run ${rep}: ${fmt(n / seconds)} events/s (${seconds.toFixed(2)} s; CPU ${cpuPerThousand.get(variant)!.at(-1)!.toFixed(1)} ms per 1,000 events; fill ${fmt(fills.at(-1)!)} rows/s, ${bench.where})`,
           );
         } finally {
           await producer.close().catch(() => {});
@@ -173,7 +174,18 @@ export async function runRelay(ctx: BenchContext): Promise<void> {
       });
       say(`  ${engine}${label(variant)}: ${spread(values)} events/s`);
     }
+    for (const [variant, values] of cpuPerThousand) {
+      ctx.record({
+        section: 'relay',
+        engine,
+        metric: `relay process CPU per 1,000 events${label(variant)}`,
+        unit: 'ms',
+        values,
+        setup: { n, tracing: variant },
+      });
+    }
     sayTracingRatio(`  ${engine} relay events/s`, rates);
+    sayTracingRatio(`  ${engine} relay CPU ms per 1,000 events`, cpuPerThousand, false);
   }
   await tracing.shutdown();
 

@@ -34,13 +34,18 @@ export async function tracingEnv(variant: TracingVariant): Promise<Record<string
   };
 }
 
-/** "on/off = 0.93" when both variants ran. */
-export function sayTracingRatio(what: string, values: Map<TracingVariant, number[]>): void {
+/** "on/off = 0.93" when both variants ran; `higherIsBetter` false for costs (CPU per event). */
+export function sayTracingRatio(
+  what: string,
+  values: Map<TracingVariant, number[]>,
+  higherIsBetter = true,
+): void {
   const off = values.get('off');
   const on = values.get('zipkin');
   if (off === undefined || on === undefined || off.length === 0 || on.length === 0) return;
   const ratio = median(on) / median(off);
+  const cost = higherIsBetter ? 1 - ratio : ratio - 1;
   say(
-    `${what}: tracing on ${fmt(median(on))} / off ${fmt(median(off))} = ${ratio.toFixed(3)} (cost ${((1 - ratio) * 100).toFixed(1)} %)`,
+    `${what}: tracing on ${fmt(median(on))} / off ${fmt(median(off))} = ${ratio.toFixed(3)} (cost ${(cost * 100).toFixed(1)} %)`,
   );
 }
