@@ -131,6 +131,7 @@ export async function runRelay(ctx: BenchContext): Promise<void> {
             TIMEOUT_MS,
           );
           const started = performance.now();
+          const cpuBefore = process.cpuUsage();
           await relay.start();
           try {
             await done.promise;
@@ -138,6 +139,9 @@ export async function runRelay(ctx: BenchContext): Promise<void> {
             clearTimeout(timer);
           }
           const seconds = (performance.now() - started) / 1000;
+          const cpu = process.cpuUsage(cpuBefore);
+          // This process's CPU (the relay and its producer; PGlite too when in memory) per 1,000 events.
+          cpuPerThousand.get(variant)!.push((cpu.user + cpu.system) / 1000 / (n / 1000));
           await relay.stop();
           const left = await sql<{ n: number }>`
           SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL`.execute(
