@@ -50,7 +50,7 @@ function lowStockWith(
     properties: { payload: { properties: Record<string, JsonSchema>; required: string[] } };
   };
   change(schema.properties.payload);
-  return { ...subject, schema: schema };
+  return { ...subject, schema };
 }
 
 async function registered(): Promise<Record<string, string>> {
