@@ -4,7 +4,7 @@ import { AppError } from '../../platform/index.ts';
 export const SchemaRegistryErrorCodes = {
   /** The registry does not answer (connection refused, DNS, timeout). Retryable. */
   UNREACHABLE: 'ERP_SCHEMA_REGISTRY_UNREACHABLE',
-  /** The registry answered with an error we do not expect (its code and message are kept). */
+  /** The registry answered with an error we do not expect (its code and message are kept); retryable when 5xx. */
   FAILED: 'ERP_SCHEMA_REGISTRY_FAILED',
   /** A subject has no schema, or not the contract's: `schemas register` has not been run. */
   NOT_REGISTERED: 'ERP_SCHEMA_NOT_REGISTERED',
@@ -31,7 +31,8 @@ export function failedError(what: string, status: number, body: string): AppErro
   return new AppError(
     SchemaRegistryErrorCodes.FAILED,
     `schema registry refused to ${what}: HTTP ${status} ${body.slice(0, 500)}`,
-    { context: { status } },
+    // A 5xx is the registry's own trouble (starting, its storage away): it may pass.
+    { retryable: status >= 500, context: { status } },
   );
 }
 

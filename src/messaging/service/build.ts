@@ -8,7 +8,12 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
-import { AppError, createHttpServer, PlatformErrorCodes } from '../../platform/index.ts';
+import {
+  AppError,
+  createHttpServer,
+  PlatformErrorCodes,
+  retryWhileUnavailable,
+} from '../../platform/index.ts';
 import type { Authenticator, Config, Database, Logger, RetryPolicy } from '../../platform/index.ts';
 import { createInboxConsumer } from '../inbox/consumer.ts';
 import type { InboxConsumer } from '../inbox/consumer.ts';
@@ -180,7 +185,11 @@ async function schemaIdsOf<DB, S, E>(
   if (config.schemaRegistryUrl === undefined || topics.length === 0) return new Map();
   const client = createSchemaRegistryClient({ url: config.schemaRegistryUrl });
   const subjects = schemaSubjects(config.kafka, topics);
-  const ids = await resolveSchemaIds(client, subjects);
+  // Like Kafka at start: a registry that does not answer yet is waited for (logged), not a crash
+  // loop; a missing or incompatible schema is not retryable and refuses the start at once.
+  const ids = await retryWhileUnavailable('looking up schema ids', logger, () =>
+    resolveSchemaIds(client, subjects),
+  );
   logger.info(
     {
       registry: client.url,
