@@ -7,22 +7,17 @@ export function javaBin(): string {
   return home ? join(home, 'bin', 'java') : 'java';
 }
 
-/** Major version of `javaBin()`: null when it cannot be run, NaN when its banner is unknown. */
-export function javaMajor(): number | null {
-  const r = spawnSync(javaBin(), ['-version'], { encoding: 'utf8' });
+/** Major version of the `java` at `bin`: null when it cannot be run, NaN when its banner is unknown. */
+function javaMajorOf(bin: string): number | null {
+  const r = spawnSync(bin, ['-version'], { encoding: 'utf8' });
   if (r.error || r.status !== 0) return null;
   // "1.8.0_392" is Java 8, "17.0.15" is Java 17.
   const m = /version "(\d+)(?:\.(\d+))?/.exec(r.stderr + r.stdout);
   return m ? (m[1] === '1' ? Number(m[2]) : Number(m[1])) : NaN;
 }
 
-/** Major version of the JDK at `home`; null when its `bin/java` cannot be run or says nothing known. */
-function javaMajorAt(home: string): number | null {
-  const r = spawnSync(join(home, 'bin', 'java'), ['-version'], { encoding: 'utf8' });
-  if (r.error || r.status !== 0) return null;
-  const m = /version "(\d+)/.exec(r.stderr + r.stdout);
-  return m ? Number(m[1]) : null;
-}
+/** Major version of `javaBin()`: null when it cannot be run, NaN when its banner is unknown. */
+export const javaMajor = (): number | null => javaMajorOf(javaBin());
 
 /**
  * A JDK of Java `major` or newer for a component that refuses older ones (Quarkus apps need 21+
@@ -42,5 +37,6 @@ export function javaHomeAtLeast(
           .reverse()
       : []),
   ].filter((h): h is string => h !== undefined && h !== '');
-  return candidates.find((home) => (javaMajorAt(home) ?? 0) >= major);
+  // null and NaN (cannot run, unknown banner) never qualify.
+  return candidates.find((home) => (javaMajorOf(join(home, 'bin', 'java')) ?? NaN) >= major);
 }
