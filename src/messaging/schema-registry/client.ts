@@ -37,8 +37,14 @@ export interface SchemaRegistryClient {
 }
 
 const CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json';
-/** The registry's codes for "no such subject" and "not this schema" (40401, 40403...). */
-const isNotFound = (status: number): boolean => status === 404;
+/**
+ * "No such subject" or "not this schema": a 404 with the API's own JSON error (40401, 40403...).
+ * A 404 without it is a URL that is not the API (the registry's root without /apis/ccompat/v7),
+ * which must not pass for an empty registry.
+ */
+const isNotFound = (r: { status: number; json: unknown }): boolean =>
+  r.status === 404 &&
+  typeof (r.json as { error_code?: unknown } | undefined)?.error_code === 'number';
 
 export function createSchemaRegistryClient(options: SchemaRegistryOptions): SchemaRegistryClient {
   const url = options.url.replace(/\/+$/, '');
@@ -68,10 +74,11 @@ export function createSchemaRegistryClient(options: SchemaRegistryOptions): Sche
     } catch {
       json = undefined;
     }
-    if (!res.ok && !isNotFound(res.status) && res.status !== 409) {
+    const answer = { status: res.status, json, text };
+    if (!res.ok && !isNotFound(answer) && res.status !== 409) {
       throw failedError(what, res.status, text);
     }
-    return { status: res.status, json, text };
+    return answer;
   }
 
   const subjectPath = (subject: string) => `/subjects/${encodeURIComponent(subject)}`;
@@ -106,7 +113,7 @@ export function createSchemaRegistryClient(options: SchemaRegistryOptions): Sche
     async lookup(subject, schema) {
       const what = `look up a schema under ${subject}`;
       const r = await call(what, 'POST', subjectPath(subject), body(schema));
-      if (isNotFound(r.status)) return undefined;
+      if (isNotFound(r)) return undefined;
       const found = r.json as { id?: unknown; version?: unknown } | undefined;
       if (typeof found?.id !== 'number' || typeof found.version !== 'number') {
         throw unexpected(what, r);
@@ -117,7 +124,7 @@ export function createSchemaRegistryClient(options: SchemaRegistryOptions): Sche
     async latest(subject) {
       const what = `read the latest schema of ${subject}`;
       const r = await call(what, 'GET', `${subjectPath(subject)}/versions/latest`);
-      if (isNotFound(r.status)) return undefined;
+      if (isNotFound(r)) return undefined;
       const found = r.json as { id?: unknown; version?: unknown; schema?: unknown } | undefined;
       if (
         typeof found?.id !== 'number' ||
