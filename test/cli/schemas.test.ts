@@ -9,11 +9,12 @@ import { ensureRegistry } from '../../scripts/registry.ts';
 import type { Output } from '../../src/cli/dlq.ts';
 import { runCli } from '../../src/cli/main.ts';
 import { schemasCheck, schemasDiff, schemasRegister } from '../../src/cli/schemas.ts';
-import type { JsonSchema } from '../../src/contract/index.ts';
 import { createSchemaRegistryClient, schemaSubjects } from '../../src/messaging/index.ts';
 import type { SchemaRegistryClient, SchemaSubject } from '../../src/messaging/index.ts';
 import { loadConfig } from '../../src/platform/index.ts';
 import { uniqueName } from '../support/kafka.ts';
+import { removeRequired, withPayload } from '../support/schemas.ts';
+import type { PayloadSchema } from '../support/schemas.ts';
 
 let url: string;
 let client: SchemaRegistryClient;
@@ -38,19 +39,15 @@ function capture(): Output & { out_: string[]; err_: string[] } {
   return { out_, err_, out: (l) => void out_.push(l), err: (l) => void err_.push(l) };
 }
 
-/** The low-stock subject of `env`, its schema changed by `change` (a deep copy). */
+/** The low-stock subject of `env`, its payload changed by `change` (in a copy). */
 function lowStockWith(
   env: Record<string, string>,
-  change: (payload: { properties: Record<string, JsonSchema>; required: string[] }) => void,
+  change: (p: PayloadSchema) => void,
 ): SchemaSubject {
   const subject = schemaSubjects(loadConfig(env).kafka).find(
     (s) => s.eventType === 'inventory.low_stock',
   )!;
-  const schema = structuredClone(subject.schema) as {
-    properties: { payload: { properties: Record<string, JsonSchema>; required: string[] } };
-  };
-  change(schema.properties.payload);
-  return { ...subject, schema };
+  return { ...subject, schema: withPayload(subject.schema, change) };
 }
 
 async function registered(): Promise<Record<string, string>> {
@@ -101,10 +98,7 @@ test('register, then check and diff: every subject registered once, by the recor
 
 test('check: a required field removed is incompatible, exit 1 naming the subject and the field', async () => {
   const env = await registered();
-  const changed = lowStockWith(env, (p) => {
-    delete p.properties['category'];
-    p.required = p.required.filter((f) => f !== 'category');
-  });
+  const changed = lowStockWith(env, removeRequired('category'));
   const result = capture();
   assert.equal(await schemasCheck({ client, subjects: [changed] }, result), 1);
   assert.deepEqual(result.err_.slice(0, -1), [

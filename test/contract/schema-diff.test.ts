@@ -1,20 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { describeChange, diffSchemas, eventJsonSchema } from '../../src/contract/index.ts';
-import type { JsonSchema } from '../../src/contract/index.ts';
+import { removeRequired, withPayload } from '../support/schemas.ts';
+import type { PayloadSchema } from '../support/schemas.ts';
 
-type Payload = { properties: Record<string, JsonSchema>; required: string[] };
+const before = eventJsonSchema('inventory.low_stock', 1);
 
-/** The low-stock schema and a copy changed by `change` (on its payload). */
-function pair(change: (p: Payload) => void): [JsonSchema, JsonSchema] {
-  const before = eventJsonSchema('inventory.low_stock', 1);
-  const after = structuredClone(before) as { properties: { payload: Payload } };
-  change(after.properties.payload);
-  return [before, after];
-}
-
-const lines = (change: (p: Payload) => void): string[] =>
-  diffSchemas(...pair(change)).map(describeChange);
+/** The changes from the low-stock schema to a copy whose payload `change` changed. */
+const lines = (change: (p: PayloadSchema) => void): string[] =>
+  diffSchemas(before, withPayload(before, change)).map(describeChange);
 
 test('no change, no difference', () => {
   assert.deepEqual(
@@ -24,13 +18,9 @@ test('no change, no difference', () => {
 });
 
 test('each kind of change, with its field and whether it breaks', () => {
-  assert.deepEqual(
-    lines((p) => {
-      delete p.properties['category'];
-      p.required = p.required.filter((f) => f !== 'category');
-    }),
-    ['payload.category: removed (a required field is gone), breaking'],
-  );
+  assert.deepEqual(lines(removeRequired('category')), [
+    'payload.category: removed (a required field is gone), breaking',
+  ]);
   assert.deepEqual(
     lines((p) => delete p.properties['days_of_stock_remaining']),
     ['payload.days_of_stock_remaining: removed (an optional field is gone)'],

@@ -7,7 +7,6 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { ensureRegistry } from '../../scripts/registry.ts';
-import type { JsonSchema } from '../../src/contract/index.ts';
 import { inventoryService } from '../../src/inventory/index.ts';
 import type { InventoryDB } from '../../src/inventory/index.ts';
 import {
@@ -22,6 +21,7 @@ import { laptopBody } from '../inventory/fixtures.ts';
 import { testIssuer } from '../support/auth.ts';
 import { testDatabase } from '../support/database.ts';
 import { consumeRecords, testBootstrap, uniqueName } from '../support/kafka.ts';
+import { withPayload } from '../support/schemas.ts';
 import { startSystem } from '../support/system.ts';
 
 let url: string;
@@ -121,14 +121,17 @@ test('a service refuses to start: ERP_SCHEMA_NOT_REGISTERED, then ERP_SCHEMA_INC
   // The registry holds a low_stock whose current_stock is a string: the contract's integer
   // cannot follow it. The other subjects hold the contract's own schemas.
   const subjects = schemaSubjects(config.kafka, [config.kafka.inventoryTopic]);
-  const registered = subjects.map((s) => {
-    if (s.eventType !== 'inventory.low_stock') return s;
-    const schema = structuredClone(s.schema) as {
-      properties: { payload: { properties: Record<string, JsonSchema> } };
-    };
-    schema.properties.payload.properties['current_stock'] = { type: 'string' };
-    return { ...s, schema: schema };
-  });
+  const registered = subjects.map((s) =>
+    s.eventType === 'inventory.low_stock'
+      ? {
+          ...s,
+          schema: withPayload(
+            s.schema,
+            (p) => (p.properties['current_stock'] = { type: 'string' }),
+          ),
+        }
+      : s,
+  );
   await register(registered);
   await assert.rejects(start(), (err) => {
     assert.ok(isAppError(err), String(err));

@@ -12,6 +12,7 @@ import { createSchemaRegistryClient, SCHEMA_COMPATIBILITY } from '../../../src/m
 import type { SchemaRegistryClient } from '../../../src/messaging/index.ts';
 import { isAppError } from '../../../src/platform/index.ts';
 import { uniqueName } from '../../support/kafka.ts';
+import { removeRequired, withPayload } from '../../support/schemas.ts';
 
 let url: string;
 let client: SchemaRegistryClient;
@@ -23,17 +24,7 @@ before(async () => {
 
 const base = eventJsonSchema('inventory.low_stock', 1);
 
-/** The low-stock schema without its required `category`. */
-function withoutCategory(): JsonSchema {
-  const schema = structuredClone(base) as {
-    properties: { payload: { properties: Record<string, unknown>; required: string[] } };
-  };
-  delete schema.properties.payload.properties['category'];
-  schema.properties.payload.required = schema.properties.payload.required.filter(
-    (f) => f !== 'category',
-  );
-  return schema;
-}
+const withoutCategory = (): JsonSchema => withPayload(base, removeRequired('category'));
 
 test('a subject that does not exist: lookup and latest are undefined; register, then both find it', async () => {
   const subject = uniqueName('client-test');
