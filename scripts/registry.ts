@@ -46,7 +46,8 @@ const registry = (): Daemon => ({
   dir: resolve(process.env['REGISTRY_DATA_DIR'] || join(ROOT, '.data', 'registry')),
   port: port(),
   portVariable: 'SCHEMA_REGISTRY_PORT',
-  isOurs: (argv) => argv.some((a) => a.includes('quarkus-run.jar')),
+  // Its jar's path (.cache/apicurio/...), not quarkus-run.jar alone: Keycloak runs one too.
+  isOurs: (argv) => argv.some((a) => a.includes('apicurio') && a.endsWith('quarkus-run.jar')),
   // The API itself, not the health check: the ccompat routes are what callers need.
   ready: () => answers(`${url()}/subjects`),
   startTimeoutMs: 120_000,
