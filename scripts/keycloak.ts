@@ -12,10 +12,9 @@
  *
  * Environment: KEYCLOAK_PORT (default 8180), KEYCLOAK_DATA_DIR (default <repo>/.data/keycloak).
  */
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync } from 'node:fs';
-import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { AppError } from '../src/platform/errors.ts';
 import { logger, runMain } from './lib/cli.ts';
@@ -23,8 +22,8 @@ import { answers, daemonStatus, ensureDaemon, launch, portFrom, stopDaemon } fro
 import type { Daemon } from './lib/daemon.ts';
 import { realmClients, realmJson, REALM } from './lib/keycloak-realm.ts';
 import type { RealmClient } from './lib/keycloak-realm.ts';
-import { run } from './lib/process.ts';
-import { fetchOnce, pomProperty } from './lib/maven.ts';
+import { javaHomeAtLeast } from './lib/java.ts';
+import { fetchOnce, pomProperty, unpackInPlace } from './lib/maven.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const POM = join(ROOT, 'keycloak', 'pom.xml');
@@ -69,31 +68,12 @@ const distDir = () =>
 
 /** A JDK of Java 21 or newer: Keycloak 26 refuses Java 17. */
 export function java21Home(): string {
-  const candidates = [
-    process.env['KEYCLOAK_JAVA_HOME'],
-    process.env['JAVA_HOME'],
-    ...(existsSync('/usr/lib/jvm')
-      ? readdirSync('/usr/lib/jvm')
-          .map((d) => join('/usr/lib/jvm', d))
-          .sort()
-          .reverse()
-      : []),
-  ].filter((h): h is string => h !== undefined && h !== '');
-  for (const home of candidates) {
-    const major = javaMajorAt(home);
-    if (major !== null && major >= 21) return home;
-  }
+  const home = javaHomeAtLeast(21, [process.env['KEYCLOAK_JAVA_HOME'], process.env['JAVA_HOME']]);
+  if (home !== undefined) return home;
   throw new AppError(
     'ERP_KEYCLOAK_JAVA',
     `Keycloak needs Java 21 or newer; none found (KEYCLOAK_JAVA_HOME, JAVA_HOME, /usr/lib/jvm). Install one and set KEYCLOAK_JAVA_HOME`,
   );
-}
-
-function javaMajorAt(home: string): number | null {
-  const r = spawnSync(join(home, 'bin', 'java'), ['-version'], { encoding: 'utf8' });
-  if (r.error || r.status !== 0) return null;
-  const m = /version "(\d+)/.exec(r.stderr + r.stdout);
-  return m ? Number(m[1]) : null;
 }
 
 /** Unpacks the distribution once; its folder appears by rename, so its presence means complete. */
@@ -104,12 +84,9 @@ async function ensureDistribution(): Promise<string> {
   const parent = resolve(dist, '..');
   say(`fetching Keycloak ${version} from Maven Central into ${parent} (once, about 160 MB)…`);
   const started = Date.now();
-  const fetched = await fetchOnce(POM, parent, ['-DexcludeTransitive=true'], async (tmp) => {
-    const archive = join(tmp, `keycloak-quarkus-dist-${version}.tar.gz`);
-    const unpacked = await run('tar', ['-xzf', archive, '-C', tmp]);
-    if (unpacked.code === 0) await rm(archive);
-    return unpacked;
-  });
+  const fetched = await fetchOnce(POM, parent, ['-DexcludeTransitive=true'], (tmp) =>
+    unpackInPlace(join(tmp, `keycloak-quarkus-dist-${version}.tar.gz`)),
+  );
   if (fetched.code !== 0) {
     throw new AppError(
       'ERP_KEYCLOAK_SETUP_FAILED',

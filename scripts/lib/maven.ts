@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { AppError } from '../../src/platform/errors.ts';
 import { run } from './process.ts';
 
@@ -65,4 +65,14 @@ export async function fetchOnce(
     if (!existsSync(dir)) throw err; // else another process got there first: its copy is as good
   }
   return prepared;
+}
+
+/**
+ * Unpacks a .tar.gz into its own folder and deletes it: the `prepare` step of `fetchOnce` for a
+ * distribution that Maven Central serves as an archive.
+ */
+export async function unpackInPlace(archive: string): Promise<{ code: number; out: string }> {
+  const unpacked = await run('tar', ['-xzf', archive, '-C', dirname(archive)]);
+  if (unpacked.code === 0) await rm(archive);
+  return unpacked;
 }

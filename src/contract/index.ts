@@ -50,3 +50,7 @@ export type {
 } from './events/inventory.ts';
 export { lowStockAlertRaisedPayloadSchema } from './events/sales.ts';
 export type { LowStockAlertRaisedPayload } from './events/sales.ts';
+export { eventJsonSchema, eventSchemas, recordNameOf, subjectName } from './json-schema.ts';
+export type { EventSchema, JsonSchema } from './json-schema.ts';
+export { describeChange, diffSchemas } from './schema-diff.ts';
+export type { SchemaChange, SchemaChangeKind } from './schema-diff.ts';

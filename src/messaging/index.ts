@@ -41,6 +41,16 @@ export type { OutboxRelay, OutboxRelayOptions } from './outbox/relay.ts';
 export type { OutboxSignal } from './outbox/signal.ts';
 export type { OutboxTable } from './outbox/table.ts';
 export { EventRouter } from './router.ts';
+export {
+  compatibilityOf,
+  createSchemaRegistryClient,
+  resolveSchemaIds,
+  SCHEMA_COMPATIBILITY,
+  SchemaRegistryErrorCodes,
+  schemaIdKey,
+  schemaSubjects,
+} from './schema-registry/index.ts';
+export type { SchemaRegistryClient, SchemaSubject } from './schema-registry/index.ts';
 export type { ConsumedEvent, EventHandler, HandlerContext } from './router.ts';
 export { buildService } from './service/build.ts';
 export type { Service, ServiceResources } from './service/build.ts';

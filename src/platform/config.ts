@@ -129,6 +129,8 @@ const sharedSchema = z.object({
   AUTH_TENANT_CLAIM: env.text.default('tenant_id'),
   AUTH_CLOCK_SKEW_SECONDS: env.nonNegativeInt.default(30),
   AUTH_OPEN_METRICS: env.bool.default(false),
+  // Unset: no registry, no schema_id header, nothing checked at start.
+  SCHEMA_REGISTRY_URL: env.optionalText.pipe(z.url({ protocol: /^https?$/ }).optional()),
   RATE_LIMIT_MAX: z.coerce.number().int().min(0).default(DEFAULT_RATE_LIMIT.max),
   RATE_LIMIT_WINDOW_MS: env.positiveInt.default(DEFAULT_RATE_LIMIT.windowMs),
   // OpenTelemetry's own variables: parsed here so that a typo stops the start with ERP_CFG_INVALID
@@ -208,6 +210,13 @@ export interface Config {
   /** Requests per tenant per window, per instance; max 0 is no limit. */
   rateLimit: RateLimitSettings;
   tracing: TracingSettings;
+  /**
+   * The Confluent-compatible API of the schema registry (SCHEMA_REGISTRY_URL), e.g.
+   * http://127.0.0.1:8280/apis/ccompat/v7. When set, a producing service refuses to start unless
+   * the contract's schemas of what it publishes are registered, and its events carry their id in
+   * a `schema_id` header. Default: unset (neither).
+   */
+  schemaRegistryUrl?: string;
 }
 
 /**
@@ -327,6 +336,7 @@ function configFrom(e: SharedEnv): Config {
     auth,
     rateLimit: { max: e.RATE_LIMIT_MAX, windowMs: e.RATE_LIMIT_WINDOW_MS },
     tracing: tracingFrom(e),
+    ...(e.SCHEMA_REGISTRY_URL === undefined ? {} : { schemaRegistryUrl: e.SCHEMA_REGISTRY_URL }),
   };
 }
 

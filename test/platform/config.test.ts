@@ -214,3 +214,21 @@ test('tracing: off unless OTEL_TRACES_EXPORTER names an exporter; none and OTEL_
     );
   }
 });
+
+test('SCHEMA_REGISTRY_URL: unset (or empty) means no registry; an http(s) URL is kept; anything else refused', () => {
+  assert.equal(loadConfig({}).schemaRegistryUrl, undefined);
+  assert.equal(loadConfig({ SCHEMA_REGISTRY_URL: ' ' }).schemaRegistryUrl, undefined);
+  assert.equal(
+    loadConfig({ SCHEMA_REGISTRY_URL: 'http://127.0.0.1:8280/apis/ccompat/v7' }).schemaRegistryUrl,
+    'http://127.0.0.1:8280/apis/ccompat/v7',
+  );
+  for (const bad of ['ftp://registry.example.com', 'registry:8280']) {
+    assert.throws(
+      () => loadConfig({ SCHEMA_REGISTRY_URL: bad }),
+      (err: { code?: string; context?: { variables?: string[] } }) =>
+        err.code === 'ERP_CFG_INVALID' &&
+        JSON.stringify(err.context?.variables) === '["SCHEMA_REGISTRY_URL"]',
+      bad,
+    );
+  }
+});

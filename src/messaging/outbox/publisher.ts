@@ -22,6 +22,7 @@ import { sendTimeoutError } from '../kafka/errors.ts';
 import type { EventProducer, OutgoingRecord } from '../kafka/producer.ts';
 import type { RelayHealth, Trouble } from './health.ts';
 import type { RelayMetrics } from './metrics.ts';
+import { schemaIdKey } from '../schema-registry/subjects.ts';
 import { startSendSpans } from '../tracing.ts';
 
 export interface PublisherOptions {
@@ -33,6 +34,12 @@ export interface PublisherOptions {
   sendTimeoutMs: number;
   metrics: RelayMetrics;
   health: RelayHealth;
+  /**
+   * Schema ids by `schemaIdKey(event_type, event_version)`, put in each record's `schema_id`
+   * header at send time (rows written before the registry was configured get it too). Default:
+   * none, no header.
+   */
+  schemaIds?: ReadonlyMap<string, string>;
 }
 
 export interface Publisher {
@@ -57,6 +64,8 @@ interface PendingRow {
 
 export function createPublisher(options: PublisherOptions): Publisher {
   const { db, producer, batchSize, sendTimeoutMs, metrics, health } = options;
+  const schemaIds = options.schemaIds ?? new Map<string, string>();
+  const toRecord = (row: PendingRow): OutgoingRecord => recordOf(row, schemaIds);
   const table = sql.table(options.table);
   // Positions Kafka acknowledged but the UPDATE did not record: marked before anything is re-sent.
   let unmarked: number[] | null = null;
@@ -153,12 +162,25 @@ export function createPublisher(options: PublisherOptions): Publisher {
   };
 }
 
-function toRecord(row: PendingRow): OutgoingRecord {
+function recordOf(row: PendingRow, schemaIds: ReadonlyMap<string, string>): OutgoingRecord {
   const record: OutgoingRecord = {
     topic: row.topic,
     key: row.message_key,
     value: Buffer.from(row.envelope, 'utf8'),
   };
-  if (row.headers !== null) record.headers = row.headers;
+  const headers = row.headers;
+  if (headers === null) return record;
+  // The hot path: one Map lookup on the row's own headers (the value is never parsed), and the
+  // row's headers object is fresh from the query, so it is extended in place.
+  if (schemaIds.size > 0) {
+    const type = headers['event_type'];
+    const version = headers['event_version'];
+    const id =
+      type === undefined || version === undefined
+        ? undefined
+        : schemaIds.get(schemaIdKey(type, version));
+    if (id !== undefined) headers['schema_id'] = id;
+  }
+  record.headers = headers;
   return record;
 }

@@ -44,6 +44,8 @@ export interface OutboxRelayOptions {
   stopTimeoutMs?: number;
   /** A send not acknowledged within this time is reported as a failure (and still awaited). Default: 30000. */
   sendTimeoutMs?: number;
+  /** The `schema_id` header of each event type (see PublisherOptions.schemaIds). Default: none. */
+  schemaIds?: ReadonlyMap<string, string>;
 }
 
 /** From 100 ms doubling to 30 s, ±50 %: Kafka elections take seconds, outages longer. */
@@ -218,6 +220,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       sendTimeoutMs: settings.sendTimeoutMs,
       metrics,
       health,
+      ...(options.schemaIds === undefined ? {} : { schemaIds: options.schemaIds }),
     });
     leadership = lead;
     publisher = publish;

@@ -8,7 +8,12 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
-import { AppError, createHttpServer, PlatformErrorCodes } from '../../platform/index.ts';
+import {
+  AppError,
+  createHttpServer,
+  PlatformErrorCodes,
+  retryWhileUnavailable,
+} from '../../platform/index.ts';
 import type { Authenticator, Config, Database, Logger, RetryPolicy } from '../../platform/index.ts';
 import { createInboxConsumer } from '../inbox/consumer.ts';
 import type { InboxConsumer } from '../inbox/consumer.ts';
@@ -22,6 +27,12 @@ import type { OutboxRelay } from '../outbox/relay.ts';
 import { createOutboxSignal } from '../outbox/signal.ts';
 import type { OutboxSignal } from '../outbox/signal.ts';
 import type { EventRouter } from '../router.ts';
+import {
+  createSchemaRegistryClient,
+  resolveSchemaIds,
+  schemaIdKeyOf,
+  schemaSubjects,
+} from '../schema-registry/index.ts';
 import { createConsumerLagWorker } from './consumer-lag.ts';
 import { DLQ_SUFFIX } from './definition.ts';
 import type { ServiceDefinition, Worker } from './definition.ts';
@@ -69,6 +80,8 @@ export function buildService<DB, S, E>(
   resources: ServiceResources<DB, S>,
 ): Service<E> {
   const { config, settings, database, producer, logger, metrics } = resources;
+  // Filled by start() when a schema registry is configured, before the relay sends anything.
+  const schemaIds = new Map<string, string>();
   const relay =
     definition.outbox === undefined
       ? undefined
@@ -80,6 +93,7 @@ export function buildService<DB, S, E>(
           logger: logger.child({ component: 'outbox-relay' }),
           pollIntervalMs: config.outboxPollIntervalMs,
           metrics: createPrometheusRelayMetrics(metrics, { table: definition.outbox.table }),
+          schemaIds,
         });
   const outbox =
     definition.outbox === undefined || relay === undefined
@@ -130,6 +144,9 @@ export function buildService<DB, S, E>(
     relay,
     exposed: parts.exposed,
     async start() {
+      if (relay !== undefined) {
+        for (const [key, id] of await schemaIdsOf(definition, resources)) schemaIds.set(key, id);
+      }
       await relay?.start();
       for (const worker of workers) await worker.start();
       await inbox?.start();
@@ -151,6 +168,38 @@ export function buildService<DB, S, E>(
       return stopped;
     },
   };
+}
+
+/**
+ * With SCHEMA_REGISTRY_URL, the ids of the schemas of what the service publishes (the contract's
+ * subjects on its topics); a missing or incompatible one refuses the start
+ * (ERP_SCHEMA_NOT_REGISTERED, ERP_SCHEMA_INCOMPATIBLE). Here rather than in startService so that
+ * every way of starting a service (tests build it with their own resources) checks the same.
+ */
+async function schemaIdsOf<DB, S, E>(
+  definition: ServiceDefinition<DB, S, E>,
+  resources: ServiceResources<DB, S>,
+): Promise<Map<string, string>> {
+  const { config, settings, logger } = resources;
+  const topics = definition.publishes?.(config, settings) ?? [];
+  if (config.schemaRegistryUrl === undefined || topics.length === 0) return new Map();
+  const client = createSchemaRegistryClient({ url: config.schemaRegistryUrl });
+  const subjects = schemaSubjects(config.kafka, topics);
+  // Like Kafka at start: a registry that does not answer yet is waited for (logged), not a crash
+  // loop; a missing or incompatible schema is not retryable and refuses the start at once.
+  const ids = await retryWhileUnavailable('looking up schema ids', logger, () =>
+    resolveSchemaIds(client, subjects),
+  );
+  logger.info(
+    {
+      registry: client.url,
+      subjects: Object.fromEntries(
+        subjects.map((s) => [s.subject, ids.get(schemaIdKeyOf(s.eventType, s.major))]),
+      ),
+    },
+    'schema ids from the registry',
+  );
+  return ids;
 }
 
 /** Every service that consumes reports its group's lag. */

@@ -34,7 +34,12 @@ function recordingHealth() {
 
 async function setup(
   t: TestContext,
-  options: { batchSize: number; producer?: EventProducer; table?: string },
+  options: {
+    batchSize: number;
+    producer?: EventProducer;
+    table?: string;
+    schemaIds?: ReadonlyMap<string, string>;
+  },
 ) {
   const c = cleanupStack(t);
   const database = await testDatabase<OutboxDB>(c, 'sales');
@@ -50,6 +55,7 @@ async function setup(
     sendTimeoutMs: 30_000,
     metrics,
     health,
+    ...(options.schemaIds === undefined ? {} : { schemaIds: options.schemaIds }),
   });
   return { database, publisher, seen, failures };
 }
@@ -93,6 +99,34 @@ test('a pass publishes every row in position order, in batches of batchSize, and
   // Drained: the next pass sends nothing.
   await publisher.pass(always);
   assert.deepEqual(seen.batches, [3, 3, 1]);
+});
+
+test('schema ids: the schema_id header from the map by event type and major; no entry, no header', async (t) => {
+  const schemaIds = new Map([['test.happened@1', '42']]);
+  const { database, publisher } = await setup(t, { batchSize: 10, schemaIds });
+  const topic = await newTopic(1);
+  const typed = (seq: number, type: string, version: string) => {
+    const row = outboxRow(topic, 'k', seq);
+    return { ...row, headers: { ...row.headers, event_type: type, event_version: version } };
+  };
+  const rows = [
+    typed(0, 'test.happened', '1.0'),
+    // Any minor of major 1 has major 1's schema.
+    typed(1, 'test.happened', '1.7'),
+    typed(2, 'test.happened', '2.0'),
+    typed(3, 'test.other', '1.0'),
+    // Rows with no type headers are sent as they are.
+    outboxRow(topic, 'k', 4),
+  ];
+  await append(database, rows);
+  await publisher.pass(always);
+  const records = await consume(t, topic, rows.length);
+  assert.deepEqual(
+    records.map((r) => r.headers['schema_id']),
+    ['42', '42', undefined, undefined, undefined],
+  );
+  assert.deepEqual(records[0]!.headers, { ...rows[0]!.headers, schema_id: '42' });
+  assert.deepEqual(records[4]!.headers, rows[4]!.headers);
 });
 
 test('when goOn() turns false the pass ends after the batch in hand; the next pass goes on from there', async (t) => {

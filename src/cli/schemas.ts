@@ -1,0 +1,173 @@
+/**
+ * `npm run cli -- schemas register | check | diff`: the contract's JSON Schemas against the
+ * schema registry at SCHEMA_REGISTRY_URL, one subject per event type and major version on its
+ * topic (`<topic>-<event type>`). The functions take their client and subjects, so tests run
+ * them on changed schemas without changing the contract.
+ */
+import { parseArgs } from 'node:util';
+import { describeChange, diffSchemas } from '../contract/index.ts';
+import {
+  compatibilityOf,
+  createSchemaRegistryClient,
+  SCHEMA_COMPATIBILITY,
+  SchemaRegistryErrorCodes,
+  schemaSubjects,
+} from '../messaging/index.ts';
+import type { SchemaRegistryClient, SchemaSubject } from '../messaging/index.ts';
+import { isAppError, loadConfig } from '../platform/index.ts';
+import type { Output } from './dlq.ts';
+import { usageError } from './errors.ts';
+
+export const SCHEMAS_USAGE = `Usage: npm run cli -- schemas <command> [--subject <name>]
+
+Commands:
+  register   set every subject's compatibility (${SCHEMA_COMPATIBILITY}) and register the
+             contract's schema; a schema the registry refuses is named with its fields (exit 1)
+  check      exit 1 naming the subject and the field when the contract's schema is incompatible
+             with what the registry holds; 0 when every subject holds it or may take it
+  diff       print what changed, field by field, from each subject's latest version to the
+             contract
+
+Options:
+  --subject <name>  only this subject (e.g. inventory-events-inventory.low_stock)
+  -h, --help        this text
+
+The registry is SCHEMA_REGISTRY_URL (e.g. http://127.0.0.1:8280/apis/ccompat/v7); subjects follow
+KAFKA_INVENTORY_TOPIC and KAFKA_SALES_TOPIC. Exit status: 0 done, 1 failed, 2 bad usage.`;
+
+export interface SchemasOptions {
+  client: SchemaRegistryClient;
+  /** What to register or compare: the contract's (schemaSubjects) unless a test changes them. */
+  subjects: readonly SchemaSubject[];
+}
+
+const breakingLines = (subject: string, changes: readonly string[]): string[] =>
+  changes.length === 0
+    ? [`${subject}: incompatible (the registry gives no detail)`]
+    : changes.map((c) => `${subject}: ${c}`);
+
+/** Sets each subject's compatibility, then registers its schema. Resolves to the exit status. */
+export async function schemasRegister(options: SchemasOptions, output: Output): Promise<number> {
+  let refused = 0;
+  for (const s of options.subjects) {
+    await options.client.setCompatibility(s.subject, SCHEMA_COMPATIBILITY);
+    try {
+      const id = await options.client.register(s.subject, s.schema);
+      output.out(`registered  ${s.subject}  id ${id}`);
+    } catch (err) {
+      if (!isAppError(err) || err.code !== SchemaRegistryErrorCodes.INCOMPATIBLE) throw err;
+      refused++;
+      const state = await compatibilityOf(options.client, s);
+      output.out(`refused     ${s.subject}`);
+      for (const line of breakingLines(s.subject, state.breaking.map(describeChange))) {
+        output.err(`incompatible ${line}`);
+      }
+    }
+  }
+  output.err(
+    `${options.subjects.length - refused} subject(s) registered, ${refused} refused (${SCHEMA_COMPATIBILITY})`,
+  );
+  return refused === 0 ? 0 : 1;
+}
+
+/** Exit 1 when a subject cannot take the contract's schema; every such field on stderr. */
+export async function schemasCheck(options: SchemasOptions, output: Output): Promise<number> {
+  let incompatible = 0;
+  for (const s of options.subjects) {
+    const found = await options.client.lookup(s.subject, s.schema);
+    if (found !== undefined) {
+      output.out(`ok          ${s.subject}  id ${found.id}, version ${found.version}`);
+      continue;
+    }
+    const state = await compatibilityOf(options.client, s);
+    if (!state.registered) {
+      // Nothing to break: a new event type, or a registry not filled yet (`schemas register`).
+      output.out(`new         ${s.subject}  not registered yet`);
+    } else if (state.compatible) {
+      output.out(`compatible  ${s.subject}  not registered yet`);
+    } else {
+      incompatible++;
+      output.out(`INCOMPATIBLE ${s.subject}`);
+      for (const line of breakingLines(s.subject, [
+        ...state.breaking.map(describeChange),
+        ...state.messages,
+      ])) {
+        output.err(`incompatible ${line}`);
+      }
+    }
+  }
+  output.err(
+    `${options.subjects.length} subject(s) checked, ${incompatible} incompatible (${SCHEMA_COMPATIBILITY})`,
+  );
+  return incompatible === 0 ? 0 : 1;
+}
+
+/** Every change from each subject's latest version to the contract's schema. */
+export async function schemasDiff(options: SchemasOptions, output: Output): Promise<number> {
+  for (const s of options.subjects) {
+    const latest = await options.client.latest(s.subject);
+    if (latest === undefined) {
+      output.out(`${s.subject}: not registered`);
+      continue;
+    }
+    const changes = diffSchemas(latest.schema, s.schema);
+    output.out(
+      `${s.subject}: version ${latest.version} (id ${latest.id}) → contract: ${
+        changes.length === 0 ? 'no change' : `${changes.length} change(s)`
+      }`,
+    );
+    for (const change of changes) output.out(`  ${describeChange(change)}`);
+  }
+  return 0;
+}
+
+const COMMANDS = { register: schemasRegister, check: schemasCheck, diff: schemasDiff } as const;
+
+export async function schemasCommand(
+  argv: string[],
+  output: Output,
+  env: Record<string, string | undefined> | undefined,
+): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: { subject: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    });
+  } catch (err) {
+    throw usageError(err instanceof Error ? err.message : String(err));
+  }
+  const { values, positionals } = parsed;
+  if (values.help === true) {
+    output.out(SCHEMAS_USAGE);
+    return 0;
+  }
+  const [command, ...rest] = positionals;
+  if (command === undefined || !Object.hasOwn(COMMANDS, command)) {
+    throw usageError(
+      `schemas needs one of ${Object.keys(COMMANDS).join(', ')}${command === undefined ? '' : `, got "${command}"`}`,
+    );
+  }
+  if (rest.length > 0) throw usageError(`unexpected argument "${rest[0]}"`);
+  const config = loadConfig(env);
+  if (config.schemaRegistryUrl === undefined) {
+    throw usageError(
+      'SCHEMA_REGISTRY_URL is not set (e.g. http://127.0.0.1:8280/apis/ccompat/v7; `npm run registry:start` runs one)',
+    );
+  }
+  let subjects = schemaSubjects(config.kafka);
+  if (values.subject !== undefined) {
+    subjects = subjects.filter((s) => s.subject === values.subject);
+    if (subjects.length === 0) {
+      throw usageError(
+        `no subject "${values.subject}"; the contract's are: ${schemaSubjects(config.kafka)
+          .map((s) => s.subject)
+          .join(', ')}`,
+      );
+    }
+  }
+  const client = createSchemaRegistryClient({ url: config.schemaRegistryUrl });
+  return COMMANDS[command as keyof typeof COMMANDS]({ client, subjects }, output);
+}
