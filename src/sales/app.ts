@@ -40,6 +40,8 @@ export function salesService(options: SalesOptions = {}) {
   return defineService<SalesDB, SalesSettings, SalesParts>({
     name: 'sales-service',
     id: 'sales',
+    description:
+      'Low-stock alerts, orders and demand forecasts, per tenant, kept from the inventory events (see /docs/asyncapi.json).',
     settings: salesSettings,
     port: (s) => s.port,
     metricsPort: (s) => s.metricsPort,
