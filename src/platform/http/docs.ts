@@ -53,7 +53,6 @@ const INIT = `window.ui = SwaggerUIBundle({
   dom_id: '#swagger-ui',
   deepLinking: true,
   validatorUrl: null,
-  persistAuthorization: true,
 });
 `;
 
