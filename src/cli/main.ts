@@ -9,6 +9,7 @@ import { DLQ_SUFFIX, kafkaConnectionFrom } from '../messaging/index.ts';
 import { isAppError, loadConfig, PlatformErrorCodes } from '../platform/index.ts';
 import { authCommand } from './auth.ts';
 import type { DeadLetterFilter } from './dead-letter-view.ts';
+import { docsCommand } from './docs.ts';
 import { DEFAULT_LIST_LIMIT, dlqList, dlqRedrive, dlqShow } from './dlq.ts';
 import type { Output } from './dlq.ts';
 import { CliErrorCodes, usageError } from './errors.ts';
@@ -19,6 +20,8 @@ export const USAGE = `Usage: npm run cli -- dlq <command> [options]
                                (auth --help for its options)
        npm run cli -- schemas register|check|diff [--subject <name>]
                                (schemas --help; needs SCHEMA_REGISTRY_URL)
+       npm run -s cli -- docs asyncapi [--out <file>]
+                               the AsyncAPI document of the topics (docs --help)
 
 Commands:
   dlq list                     one line per dead letter: position, time, code, event type,
@@ -120,6 +123,7 @@ export async function runCli(argv: string[], output: Output, env?: Env): Promise
 async function dispatch(argv: string[], output: Output, env: Env): Promise<number> {
   if (argv[0] === 'auth') return authCommand(argv.slice(1), output, env);
   if (argv[0] === 'schemas') return schemasCommand(argv.slice(1), output, env);
+  if (argv[0] === 'docs') return docsCommand(argv.slice(1), output, env);
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
@@ -134,7 +138,7 @@ async function dispatch(argv: string[], output: Output, env: Env): Promise<numbe
   }
   const [area, command, ...rest] = positionals;
   if (area !== 'dlq') {
-    throw usageError(`unknown command "${area}"; try "dlq", "auth" or "schemas"`);
+    throw usageError(`unknown command "${area}"; try "dlq", "auth", "schemas" or "docs"`);
   }
   if (command === undefined || !(command in ALLOWED)) {
     throw usageError(

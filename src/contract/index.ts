@@ -1,3 +1,5 @@
+export { asyncApiDocument } from './asyncapi.ts';
+export type { AsyncApiOptions, EventContext } from './asyncapi.ts';
 export { decodeEnvelope, decodeEvent, encodeEvent, createEvent, kafkaHeadersFor } from './codec.ts';
 export type {
   CreateEventOptions,

@@ -23,6 +23,8 @@ export interface InventoryParts {
 export const inventoryService = defineService<InventoryDB, InventorySettings, InventoryParts>({
   name: 'inventory-service',
   id: 'inventory',
+  description:
+    'Products and their stock, per tenant. Every change is an event on the inventory topic (see /docs/asyncapi.json).',
   settings: inventorySettings,
   port: (s) => s.port,
   metricsPort: (s) => s.metricsPort,

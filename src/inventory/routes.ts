@@ -4,6 +4,7 @@ import { idempotent, parseInput, tenantOf } from '../platform/index.ts';
 import type {
   Database,
   HttpStatusTable,
+  RouteDocs,
   StoredResponse,
   StoreResponse,
 } from '../platform/index.ts';
@@ -14,7 +15,79 @@ import type { InventoryErrorCode } from './errors.ts';
 import type { ProductState } from './product.ts';
 import { getProduct, listProducts } from './products-repository.ts';
 import type { ProductView } from './products-repository.ts';
-import { createProductBody, listQuery, productParams, stockAdjustmentBody } from './schemas.ts';
+import {
+  createProductBody,
+  listQuery,
+  productListResponse,
+  productParams,
+  productResponse,
+  stockAdjustmentBody,
+  stockAdjustmentResponse,
+} from './schemas.ts';
+
+const C = InventoryErrorCodes;
+const replayed = { 'Idempotent-Replayed': 'true when the response is a replay (Idempotency-Key)' };
+
+/** What the OpenAPI document says of each route (platform/http/openapi.ts), with its schemas. */
+const DOCS = {
+  createProduct: {
+    summary: 'Create a product',
+    description:
+      'Publishes inventory.product_created (and inventory.low_stock when it starts at or under its reorder level). The sku is unique per tenant.',
+    tag: 'products',
+    body: createProductBody,
+    example: {
+      sku: 'MOU-042',
+      name: 'Wireless Mouse',
+      category: 'accessories',
+      unit_price: 24.9,
+      quantity_on_hand: 300,
+      reorder_level: 40,
+      reorder_quantity: 200,
+      location: 'Warehouse B',
+    },
+    idempotent: true,
+    responses: {
+      201: {
+        description: 'Created',
+        schema: productResponse,
+        headers: { Location: 'The new product', ...replayed },
+      },
+    },
+    errors: [C.DUPLICATE_SKU, C.PRODUCT_EXISTS, C.VERSION_CONFLICT],
+  },
+  listProducts: {
+    summary: "The tenant's products",
+    tag: 'products',
+    query: listQuery,
+    responses: { 200: { description: 'A page of products', schema: productListResponse } },
+  },
+  getProduct: {
+    summary: 'One product',
+    tag: 'products',
+    params: productParams,
+    responses: { 200: { description: 'The product', schema: productResponse } },
+    errors: [C.PRODUCT_NOT_FOUND],
+  },
+  adjustStock: {
+    summary: 'Adjust the stock of a product',
+    description:
+      'Publishes inventory.stock_adjusted, and inventory.low_stock when stock ends at or under the reorder level.',
+    tag: 'products',
+    params: productParams,
+    body: stockAdjustmentBody,
+    example: { quantity_change: -12, reason: 'sale' },
+    idempotent: true,
+    responses: {
+      201: {
+        description: 'Adjusted',
+        schema: stockAdjustmentResponse,
+        headers: replayed,
+      },
+    },
+    errors: [C.PRODUCT_NOT_FOUND, C.INSUFFICIENT_STOCK, C.STOCK_LIMIT, C.VERSION_CONFLICT],
+  },
+} satisfies Record<string, RouteDocs>;
 
 /** What Inventory's error codes mean over HTTP. */
 export const INVENTORY_HTTP_STATUSES: HttpStatusTable & Record<InventoryErrorCode, number> = {
@@ -35,9 +108,9 @@ export function registerInventoryRoutes(app: FastifyInstance, deps: InventoryRou
   // Every statement of a request runs as its tenant (Database.inTenant, row-level security).
   const { database } = deps;
 
-  app.post('/api/v1/products', async (request, reply) => {
+  app.post('/api/v1/products', { config: { docs: DOCS.createProduct } }, async (request, reply) => {
     const tenantId = tenantOf(request);
-    const body = parseInput(createProductBody, request.body);
+    const body = parseInput(DOCS.createProduct.body, request.body);
     const respond = (result: CommandResult): StoredResponse => ({
       status: 201,
       body: productJson(result.product),
@@ -62,18 +135,18 @@ export function registerInventoryRoutes(app: FastifyInstance, deps: InventoryRou
     );
   });
 
-  app.get('/api/v1/products', async (request) => {
+  app.get('/api/v1/products', { config: { docs: DOCS.listProducts } }, async (request) => {
     const tenantId = tenantOf(request);
-    const query = parseInput(listQuery, request.query, 'query');
+    const query = parseInput(DOCS.listProducts.query, request.query, 'query');
     const products = await database.inTenant(tenantId, (db) => listProducts(db, tenantId, query), {
       transaction: false,
     });
     return { items: products.map(productJson), limit: query.limit, offset: query.offset };
   });
 
-  app.get('/api/v1/products/:id', async (request) => {
+  app.get('/api/v1/products/:id', { config: { docs: DOCS.getProduct } }, async (request) => {
     const tenantId = tenantOf(request);
-    const { id } = parseInput(productParams, request.params, 'path');
+    const { id } = parseInput(DOCS.getProduct.params, request.params, 'path');
     const product = await database.inTenant(tenantId, (db) => getProduct(db, tenantId, id), {
       transaction: false,
     });
@@ -81,10 +154,11 @@ export function registerInventoryRoutes(app: FastifyInstance, deps: InventoryRou
     return productJson(product);
   });
 
-  app.post('/api/v1/products/:id/stock-adjustments', async (request, reply) => {
+  const adjustRoute = { config: { docs: DOCS.adjustStock } };
+  app.post('/api/v1/products/:id/stock-adjustments', adjustRoute, async (request, reply) => {
     const tenantId = tenantOf(request);
-    const { id } = parseInput(productParams, request.params, 'path');
-    const body = parseInput(stockAdjustmentBody, request.body);
+    const { id } = parseInput(DOCS.adjustStock.params, request.params, 'path');
+    const body = parseInput(DOCS.adjustStock.body, request.body);
     const respond = (result: CommandResult): StoredResponse => ({
       status: 201,
       body: {

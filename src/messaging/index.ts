@@ -62,6 +62,7 @@ export type {
   ServiceParts,
   Worker,
 } from './service/definition.ts';
+export { DEAD_LETTER_HEADERS, eventDocsFor } from './service/event-docs.ts';
 export { runMain } from './service/main.ts';
 export { listenForMetrics } from './service/metrics-listener.ts';
 export type { MetricsListener } from './service/metrics-listener.ts';

@@ -69,6 +69,7 @@ export const DEFAULT_HTTP_SETTINGS: Readonly<HttpSettings> = {
 const sharedSchema = z.object({
   // The design document's variables, with its defaults.
   KAFKA_BOOTSTRAP_SERVERS: env.text.default('localhost:9092'),
+  KAFKA_CONSUMER_GROUP: env.text.default('sales-service-group'),
   KAFKA_INVENTORY_TOPIC: env.text.default('inventory-events'),
   KAFKA_SALES_TOPIC: env.text.default('sales-events'),
   KAFKA_AUTO_OFFSET_RESET: z
@@ -175,6 +176,12 @@ type SharedEnv = z.infer<typeof sharedSchema>;
 export interface KafkaSettings {
   clientId: string;
   bootstrapServers: string[];
+  /**
+   * KAFKA_CONSUMER_GROUP, default sales-service-group: the group Sales consumes in. Shared, as in
+   * the design document, because the published AsyncAPI document (every service serves it, the CLI
+   * prints it) names it.
+   */
+  consumerGroup: string;
   inventoryTopic: string;
   salesTopic: string;
   autoOffsetReset: 'earliest' | 'latest';
@@ -297,6 +304,7 @@ function configFrom(e: SharedEnv): Config {
     bootstrapServers: e.KAFKA_BOOTSTRAP_SERVERS.split(',')
       .map((s) => s.trim())
       .filter(Boolean),
+    consumerGroup: e.KAFKA_CONSUMER_GROUP,
     inventoryTopic: e.KAFKA_INVENTORY_TOPIC,
     salesTopic: e.KAFKA_SALES_TOPIC,
     autoOffsetReset: e.KAFKA_AUTO_OFFSET_RESET,

@@ -37,6 +37,8 @@ export { idempotencyMigration, idempotent, pruneIdempotencyKeys } from './http/i
 export type { StoredResponse, StoreResponse } from './http/idempotency.ts';
 export { parseInput, tenantOf } from './http/input.ts';
 export { createHttpServer } from './http/server.ts';
+export type { DocsOptions } from './http/docs.ts';
+export type { RegisteredRoute, ResponseDocs, RouteDocs } from './http/openapi.ts';
 export type { AccessOptions, RouteAccess } from './http/access.ts';
 export { DEFAULT_RATE_LIMIT } from './http/rate-limit.ts';
 export type { RateLimitSettings } from './http/rate-limit.ts';

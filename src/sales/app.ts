@@ -40,6 +40,8 @@ export function salesService(options: SalesOptions = {}) {
   return defineService<SalesDB, SalesSettings, SalesParts>({
     name: 'sales-service',
     id: 'sales',
+    description:
+      'Low-stock alerts, orders and demand forecasts, per tenant, kept from the inventory events (see /docs/asyncapi.json).',
     settings: salesSettings,
     port: (s) => s.port,
     metricsPort: (s) => s.metricsPort,
@@ -57,7 +59,10 @@ export function salesService(options: SalesOptions = {}) {
     ],
     outbox: { table: SALES_OUTBOX_TABLE, channel: SALES_OUTBOX_CHANNEL },
     publishes: (config) => [config.kafka.salesTopic],
-    consumes: (config, s) => ({ groupId: s.consumerGroup, topics: [config.kafka.inventoryTopic] }),
+    consumes: (config) => ({
+      groupId: config.kafka.consumerGroup,
+      topics: [config.kafka.inventoryTopic],
+    }),
     errorStatuses: SALES_HTTP_STATUSES,
     scopes: { read: 'sales:read', write: 'sales:write' },
     build({ config, settings, database, outbox, logger, metrics: registry }) {

@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import { idempotent, parseInput, tenantOf } from '../platform/index.ts';
-import type { Database, HttpStatusTable } from '../platform/index.ts';
+import type { Database, HttpStatusTable, RouteDocs } from '../platform/index.ts';
 import { acknowledgeAlert, getAlert, getAlertHistory, listAlerts } from './alerts-repository.ts';
 import type { SalesDB } from './db.ts';
 import { alertNotFound, forecastNotFound, SalesErrorCodes, unknownProducts } from './errors.ts';
@@ -14,12 +14,76 @@ import { unknownProductIds } from './products-repository.ts';
 import { getForecast } from './forecasts-repository.ts';
 import { createOrder, listOrders } from './orders-repository.ts';
 import {
+  alertListResponse,
+  alertResponse,
+  alertWithHistoryResponse,
   createOrderBodySchema,
+  forecastResponse,
   idParamsSchema,
   listAlertsQuerySchema,
   listOrdersQuerySchema,
+  orderListResponse,
+  orderResponse,
   productParamsSchema,
 } from './schemas.ts';
+
+const C = SalesErrorCodes;
+const replayed = { 'Idempotent-Replayed': 'true when the response is a replay (Idempotency-Key)' };
+
+/** What the OpenAPI document says of each route (platform/http/openapi.ts), with its schemas. */
+const DOCS = {
+  listAlerts: {
+    summary: 'Low-stock alerts, newest first',
+    tag: 'alerts',
+    query: listAlertsQuerySchema,
+    responses: { 200: { description: 'Alerts', schema: alertListResponse } },
+  },
+  getAlert: {
+    summary: 'One alert, with its history',
+    tag: 'alerts',
+    params: idParamsSchema,
+    responses: { 200: { description: 'The alert', schema: alertWithHistoryResponse } },
+    errors: [C.ALERT_NOT_FOUND],
+  },
+  acknowledgeAlert: {
+    summary: 'Acknowledge an open alert',
+    tag: 'alerts',
+    params: idParamsSchema,
+    idempotent: true,
+    responses: {
+      200: { description: 'Acknowledged', schema: alertResponse, headers: replayed },
+    },
+    errors: [C.ALERT_NOT_FOUND, C.ALERT_NOT_OPEN],
+  },
+  createOrder: {
+    summary: 'Place an order',
+    description:
+      'Pending orders count as demand against current stock: they can raise the priority of the next low-stock alert. Only products Sales knows (from inventory.product_created) may be ordered.',
+    tag: 'orders',
+    body: createOrderBodySchema,
+    example: {
+      customer: 'Acme Retail',
+      lines: [{ product_id: '2b1e8f3a-5c6d-4e7f-8a9b-0c1d2e3f4a5b', quantity: 3 }],
+    },
+    idempotent: true,
+    responses: { 201: { description: 'Placed', schema: orderResponse, headers: replayed } },
+    errors: [C.UNKNOWN_PRODUCT],
+  },
+  listOrders: {
+    summary: 'Orders, newest first, with their lines',
+    tag: 'orders',
+    query: listOrdersQuerySchema,
+    responses: { 200: { description: 'Orders', schema: orderListResponse } },
+  },
+  getForecast: {
+    summary: "A product's demand forecast",
+    description: 'Expected daily demand (last 30 days of outflow) and projected stockout date.',
+    tag: 'forecasts',
+    params: productParamsSchema,
+    responses: { 200: { description: 'The forecast', schema: forecastResponse } },
+    errors: [C.FORECAST_NOT_FOUND],
+  },
+} satisfies Record<string, RouteDocs>;
 
 /** What Sales' error codes mean over HTTP. */
 export const SALES_HTTP_STATUSES: HttpStatusTable = {
@@ -43,9 +107,9 @@ export function registerSalesRoutes(app: FastifyInstance, options: SalesRoutesOp
   const read = <T>(tenantId: string, fn: (db: Kysely<SalesDB>) => Promise<T>): Promise<T> =>
     database.inTenant(tenantId, fn, { transaction: false });
 
-  app.get('/api/v1/alerts', async (request) => {
+  app.get('/api/v1/alerts', { config: { docs: DOCS.listAlerts } }, async (request) => {
     const tenantId = tenantOf(request);
-    const query = parseInput(listAlertsQuerySchema, request.query, 'query');
+    const query = parseInput(DOCS.listAlerts.query, request.query, 'query');
     const alerts = await read(tenantId, (db) =>
       listAlerts(db, tenantId, {
         limit: query.limit,
@@ -55,9 +119,9 @@ export function registerSalesRoutes(app: FastifyInstance, options: SalesRoutesOp
     return { items: alerts };
   });
 
-  app.get('/api/v1/alerts/:id', async (request) => {
+  app.get('/api/v1/alerts/:id', { config: { docs: DOCS.getAlert } }, async (request) => {
     const tenantId = tenantOf(request);
-    const { id } = parseInput(idParamsSchema, request.params, 'params');
+    const { id } = parseInput(DOCS.getAlert.params, request.params, 'params');
     return read(tenantId, async (db) => {
       const alert = await getAlert(db, tenantId, id);
       if (alert === undefined) throw alertNotFound(id);
@@ -65,9 +129,10 @@ export function registerSalesRoutes(app: FastifyInstance, options: SalesRoutesOp
     });
   });
 
-  app.post('/api/v1/alerts/:id/acknowledge', async (request, reply) => {
+  const acknowledgeRoute = { config: { docs: DOCS.acknowledgeAlert } };
+  app.post('/api/v1/alerts/:id/acknowledge', acknowledgeRoute, async (request, reply) => {
     const tenantId = tenantOf(request);
-    const { id } = parseInput(idParamsSchema, request.params, 'params');
+    const { id } = parseInput(DOCS.acknowledgeAlert.params, request.params, 'params');
     return idempotent(request, reply, database, tenantId, (store) =>
       database.inTenant(tenantId, async (trx) => {
         const response = { status: 200, body: await acknowledgeAlert(trx, tenantId, id, now()) };
@@ -77,9 +142,9 @@ export function registerSalesRoutes(app: FastifyInstance, options: SalesRoutesOp
     );
   });
 
-  app.post('/api/v1/orders', async (request, reply) => {
+  app.post('/api/v1/orders', { config: { docs: DOCS.createOrder } }, async (request, reply) => {
     const tenantId = tenantOf(request);
-    const body = parseInput(createOrderBodySchema, request.body);
+    const body = parseInput(DOCS.createOrder.body, request.body);
     return idempotent(request, reply, database, tenantId, (store) =>
       database.inTenant(tenantId, async (trx) => {
         // Sales knows a tenant's products from inventory.product_created: an order for anything
@@ -97,15 +162,16 @@ export function registerSalesRoutes(app: FastifyInstance, options: SalesRoutesOp
     );
   });
 
-  app.get('/api/v1/orders', async (request) => {
+  app.get('/api/v1/orders', { config: { docs: DOCS.listOrders } }, async (request) => {
     const tenantId = tenantOf(request);
-    const query = parseInput(listOrdersQuerySchema, request.query, 'query');
+    const query = parseInput(DOCS.listOrders.query, request.query, 'query');
     return { items: await read(tenantId, (db) => listOrders(db, tenantId, query.limit)) };
   });
 
-  app.get('/api/v1/forecasts/:productId', async (request) => {
+  const forecastRoute = { config: { docs: DOCS.getForecast } };
+  app.get('/api/v1/forecasts/:productId', forecastRoute, async (request) => {
     const tenantId = tenantOf(request);
-    const { productId } = parseInput(productParamsSchema, request.params, 'params');
+    const { productId } = parseInput(DOCS.getForecast.params, request.params, 'params');
     const forecast = await read(tenantId, (db) => getForecast(db, tenantId, productId));
     if (forecast === undefined) throw forecastNotFound(productId);
     return forecast;

@@ -1,9 +1,10 @@
 /**
- * Request schemas of the Sales API: the contract's bounds (LIMITS), and, like every input of both
+ * Request and response schemas of the Sales API, also what its OpenAPI document says (routes.ts
+ * declares them with each route). Requests: the contract's bounds (LIMITS), and, like every input of both
  * services, bodies, params and queries refuse unknown keys.
  */
 import { z } from 'zod';
-import { inputText, LIMITS } from '../contract/index.ts';
+import { inputText, LIMITS, prioritySchema } from '../contract/index.ts';
 
 /** Most orders or alerts one list request returns. */
 export const MAX_PAGE_SIZE = 500;
@@ -34,3 +35,58 @@ export type CreateOrderBody = z.infer<typeof createOrderBodySchema>;
 
 export const idParamsSchema = z.strictObject({ id: inputText(LIMITS.id) });
 export const productParamsSchema = z.strictObject({ productId: inputText(LIMITS.id) });
+
+const timestamp = z.iso.datetime();
+
+export const alertResponse = z.strictObject({
+  id: z.string(),
+  product_id: z.string(),
+  product_sku: z.string(),
+  product_name: z.string(),
+  status: z.enum(['open', 'acknowledged']),
+  priority: prioritySchema,
+  current_stock: z.int(),
+  reorder_level: z.int(),
+  pending_order_quantity: z.int(),
+  days_of_stock_remaining: z.number().nullable(),
+  source_event_id: z.string().meta({ description: 'The inventory.low_stock event behind it.' }),
+  opened_at: timestamp,
+  updated_at: timestamp,
+  acknowledged_at: timestamp.nullable(),
+});
+
+export const alertListResponse = z.strictObject({ items: z.array(alertResponse) });
+
+export const alertWithHistoryResponse = alertResponse.extend({
+  history: z
+    .array(
+      z.strictObject({
+        change: z.enum(['opened', 'escalated', 'updated', 'acknowledged']),
+        priority: prioritySchema,
+        event_id: z.string().nullable(),
+        at: timestamp,
+      }),
+    )
+    .meta({ description: 'Oldest first.' }),
+});
+
+export const orderResponse = z.strictObject({
+  id: z.string(),
+  customer: z.string(),
+  status: z.enum(['pending', 'fulfilled', 'cancelled']),
+  created_at: timestamp,
+  lines: z.array(z.strictObject({ line_no: z.int(), product_id: z.string(), quantity: z.int() })),
+});
+
+export const orderListResponse = z.strictObject({ items: z.array(orderResponse) });
+
+export const forecastResponse = z.strictObject({
+  product_id: z.string(),
+  expected_daily_demand: z.number(),
+  pending_order_quantity: z.int(),
+  current_stock: z.int(),
+  days_of_stock_remaining: z.number().nullable(),
+  stockout_date: z.iso.date().nullable(),
+  source_event_id: z.string(),
+  updated_at: timestamp,
+});

@@ -13,8 +13,6 @@ export interface SalesSettings {
   databaseUrl: string | undefined;
   /** SALES_WEBHOOK_URL: also notify the sales team by POSTing JSON here. */
   webhookUrl: string | undefined;
-  /** KAFKA_CONSUMER_GROUP (the design document's), default sales-service-group. */
-  consumerGroup: string;
   /**
    * SALES_METRICS_TENANTS: tenants whose open alerts get series of their own; every other tenant
    * is summed into `tenant="other"`. Default: none (only `other`, which is then every tenant).
@@ -58,7 +56,6 @@ export const salesSettings = defineSettings({
     SALES_PORT: env.port.default(3002),
     SALES_DATABASE_URL: env.optionalText,
     SALES_WEBHOOK_URL: env.optionalText,
-    KAFKA_CONSUMER_GROUP: env.text.default('sales-service-group'),
     SALES_METRICS_TENANTS: tenantList,
     SALES_ALERT_METRICS_CACHE_MS: env.positiveInt.default(5_000),
   },
@@ -67,7 +64,6 @@ export const salesSettings = defineSettings({
     metricsPort: v.SALES_METRICS_PORT,
     databaseUrl: v.SALES_DATABASE_URL,
     webhookUrl: v.SALES_WEBHOOK_URL,
-    consumerGroup: v.KAFKA_CONSUMER_GROUP,
     metricsTenants: v.SALES_METRICS_TENANTS,
     alertMetricsCacheMs: v.SALES_ALERT_METRICS_CACHE_MS,
   }),

@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { uniqueName, waitUntil } from '../support/kafka.ts';
+import { servedRoutes } from '../support/openapi.ts';
 import { startSystem } from '../support/system.ts';
 import type { TestSystem } from '../support/system.ts';
 
@@ -24,24 +25,9 @@ after(async () => {
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
-/** Every route of an app as `METHOD /path`, from Fastify's own route tree. */
+/** Every API route of an app as `METHOD /path`, from Fastify's own route tree. */
 function routesOf(app: FastifyInstance): string[] {
-  const routes: string[] = [];
-  const stack: string[] = [];
-  for (const line of app.printRoutes({ commonPrefix: false }).split('\n')) {
-    const m = /^([│├└─ ]*)(\/\S*)(?: \(([^)]+)\))?$/.exec(line);
-    if (m === null) continue;
-    const depth = m[1]!.length / 4;
-    stack.length = depth;
-    stack.push(`${stack[depth - 1] ?? ''}${m[2]!}`);
-    const path = stack[depth]!;
-    for (const method of (m[3] ?? '').split(', ')) {
-      if (method !== '' && method !== 'HEAD' && path.startsWith('/api/')) {
-        routes.push(`${method} ${path}`);
-      }
-    }
-  }
-  return routes.sort();
+  return servedRoutes(app).filter((route) => route.split(' ')[1]!.startsWith('/api/'));
 }
 
 interface Probe {

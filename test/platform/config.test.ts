@@ -7,7 +7,7 @@ import { salesSettings } from '../../src/sales/index.ts';
 test("the design document's variables and defaults", () => {
   const c = loadConfig({});
   assert.deepEqual(c.kafka.bootstrapServers, ['localhost:9092']);
-  assert.equal(loadServiceConfig(salesSettings, {}).settings.consumerGroup, 'sales-service-group');
+  assert.equal(c.kafka.consumerGroup, 'sales-service-group');
   assert.equal(c.kafka.inventoryTopic, 'inventory-events');
   assert.equal(c.kafka.salesTopic, 'sales-events');
   assert.equal(c.kafka.autoOffsetReset, 'earliest');

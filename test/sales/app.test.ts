@@ -40,7 +40,7 @@ test('consumes low stock, publishes the alert event, notifies, and stops gracefu
   const producer = createProducer(conn);
   t.after(() => producer.close());
   const consumer = createConsumer(conn, {
-    groupId: settings.consumerGroup,
+    groupId: config.kafka.consumerGroup,
     topics: [config.kafka.inventoryTopic],
     autoOffsetReset: 'earliest',
     maxWaitMs: 100,

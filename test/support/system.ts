@@ -131,7 +131,7 @@ export async function startSystem(
   return {
     config,
     conn,
-    consumerGroup: sal.settings.consumerGroup,
+    consumerGroup: sal.config.kafka.consumerGroup,
     inventory,
     sales,
     inventoryDb,

@@ -35,6 +35,7 @@ import {
 } from '../schema-registry/index.ts';
 import { createConsumerLagWorker } from './consumer-lag.ts';
 import { DLQ_SUFFIX } from './definition.ts';
+import { eventDocsFor } from './event-docs.ts';
 import type { ServiceDefinition, Worker } from './definition.ts';
 
 export interface ServiceResources<DB, S> {
@@ -122,6 +123,7 @@ export function buildService<DB, S, E>(
   ];
 
   let ready = false;
+  let asyncapi: Record<string, unknown> | undefined;
   const server = createHttpServer({
     logger,
     metrics,
@@ -134,6 +136,12 @@ export function buildService<DB, S, E>(
       ...(definition.scopes === undefined ? {} : { scopes: definition.scopes }),
     },
     ...(definition.errorStatuses === undefined ? {} : { errorStatuses: definition.errorStatuses }),
+    docs: {
+      title: `${definition.name} API`,
+      ...(definition.description === undefined ? {} : { description: definition.description }),
+      // The configuration does not change while the service runs.
+      asyncapi: () => (asyncapi ??= eventDocsFor(config)),
+    },
   });
   parts.routes?.(server.app);
 

@@ -68,6 +68,8 @@ export interface ConsumedTopics {
 export interface ServiceDefinition<DB, S, E> {
   /** `<name>-service`: logger name, metrics label, `source_service` of its events. */
   name: string;
+  /** What it does, one paragraph: the start of its OpenAPI document (/docs). Default: none. */
+  description?: string;
   /** Its folder under DATA_DIR for PGlite, and the Kafka client id suffix. */
   id: string;
   /** Its own environment variables (parsed with the shared ones, once). */

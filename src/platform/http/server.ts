@@ -7,6 +7,7 @@ import { maxHeaderSize, STATUS_CODES } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { fastify, LogController } from 'fastify';
+import { z } from 'zod';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply } from 'fastify';
 import type { Registry } from 'prom-client';
 import { DEFAULT_HTTP_SETTINGS } from '../config.ts';
@@ -24,6 +25,9 @@ import {
 } from './errors.ts';
 import type { HttpStatusTable, RequestLimits } from './errors.ts';
 import { installAccessControl } from './access.ts';
+import { installDocs } from './docs.ts';
+import type { DocsOptions } from './docs.ts';
+import type { RegisteredRoute, RouteDocs } from './openapi.ts';
 import { installHttpTracing } from './tracing.ts';
 import type { AccessOptions } from './access.ts';
 
@@ -44,6 +48,8 @@ export interface HttpOptions {
    * `headerTenancy()` is that, said out loud.
    */
   access: AccessOptions;
+  /** What /docs says about the service, and its AsyncAPI document. Default: a generic title. */
+  docs?: DocsOptions;
 }
 
 export interface HttpServer {
@@ -137,6 +143,18 @@ export function createHttpServer(options: HttpOptions): HttpServer {
     answerRaw(socket, errorResponse(notFound, statuses));
     socket.destroy();
   });
+  // Before any route: the OpenAPI document is generated from every registered one.
+  const routes: RegisteredRoute[] = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) {
+      routes.push({
+        method,
+        url: route.url,
+        access: route.config?.access,
+        docs: route.config?.docs,
+      });
+    }
+  });
   // First, so that the request's span covers the other hooks too.
   installHttpTracing(app);
   let draining = false;
@@ -211,20 +229,29 @@ export function createHttpServer(options: HttpOptions): HttpServer {
     return reply.code(status).send(body);
   });
 
-  const open = { config: { access: 'public' } } as const;
-  app.get('/healthz', open, () => ({ status: 'ok' }));
-  app.get('/readyz', open, async (_request, reply) => {
+  const open = (docs: RouteDocs) => ({ config: { access: 'public', docs } }) as const;
+  app.get('/healthz', open(KIT_DOCS.healthz), () => ({ status: 'ok' }));
+  app.get('/readyz', open(KIT_DOCS.readyz), async (_request, reply) => {
     const ready = options.isReady();
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready' });
   });
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', { config: { docs: KIT_DOCS.metrics } }, async (_request, reply) => {
     return reply
       .header('content-type', options.metrics.contentType)
       .send(await options.metrics.metrics());
   });
 
   const jwks = options.access.authenticator.jwks;
-  if (jwks !== undefined) app.get('/.well-known/jwks.json', open, () => jwks);
+  if (jwks !== undefined) app.get('/.well-known/jwks.json', open(KIT_DOCS.jwks), () => jwks);
+
+  installDocs(app, routes, {
+    ...options.docs,
+    statuses,
+    ...(options.access.scopes === undefined ? {} : { scopes: options.access.scopes }),
+    ...(options.access.openMetrics === undefined
+      ? {}
+      : { openMetrics: options.access.openMetrics }),
+  });
 
   return {
     app,
@@ -234,6 +261,47 @@ export function createHttpServer(options: HttpOptions): HttpServer {
     },
   };
 }
+
+const KIT_DOCS = {
+  healthz: {
+    summary: 'Liveness: the process answers',
+    tag: 'operations',
+    responses: { 200: { description: 'Alive', schema: z.object({ status: z.literal('ok') }) } },
+  },
+  readyz: {
+    summary: 'Readiness: the service can do its work (database, Kafka)',
+    tag: 'operations',
+    responses: {
+      200: { description: 'Ready', schema: z.object({ status: z.literal('ready') }) },
+      503: {
+        description: 'Not ready yet, or shutting down (then the error ERP_HTTP_DRAINING)',
+        schema: z.union([
+          z.object({ status: z.literal('not_ready') }),
+          z.object({ error: z.looseObject({ code: z.string() }) }),
+        ]),
+      },
+    },
+  },
+  metrics: {
+    summary: 'Prometheus metrics',
+    description:
+      'Scope `ops`, unless AUTH_OPEN_METRICS; `<SERVICE>_METRICS_PORT` serves it without a token on a port of its own.',
+    tag: 'operations',
+    responses: {
+      200: { description: 'Prometheus text exposition format', contentType: 'text/plain' },
+    },
+  },
+  jwks: {
+    summary: "The development issuer's public keys (AUTH_MODE=dev only)",
+    tag: 'operations',
+    responses: {
+      200: {
+        description: 'A JSON Web Key Set',
+        schema: z.looseObject({ keys: z.array(z.looseObject({})) }),
+      },
+    },
+  },
+} satisfies Record<string, RouteDocs>;
 
 function draining503(): AppError {
   return new AppError(
