@@ -1,4 +1,11 @@
-export { decodeEnvelope, decodeEvent, encodeEvent, createEvent, kafkaHeadersFor } from './codec.ts';
+export {
+  checkEnvelope,
+  decodeEnvelope,
+  decodeEvent,
+  encodeEvent,
+  createEvent,
+  kafkaHeadersFor,
+} from './codec.ts';
 export type {
   CreateEventOptions,
   DecodedEvent,
@@ -50,3 +57,5 @@ export type {
 } from './events/inventory.ts';
 export { lowStockAlertRaisedPayloadSchema } from './events/sales.ts';
 export type { LowStockAlertRaisedPayload } from './events/sales.ts';
+export { CONTRACT_UPCASTERS, defineUpcasters } from './upcasters.ts';
+export type { Upcast, UpcasterStep, Upcasters } from './upcasters.ts';

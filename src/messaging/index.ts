@@ -41,7 +41,7 @@ export type { OutboxRelay, OutboxRelayOptions } from './outbox/relay.ts';
 export type { OutboxSignal } from './outbox/signal.ts';
 export type { OutboxTable } from './outbox/table.ts';
 export { EventRouter } from './router.ts';
-export type { ConsumedEvent, EventHandler, HandlerContext } from './router.ts';
+export type { ConsumedEvent, EventHandler, EventRouterOptions, HandlerContext } from './router.ts';
 export { buildService } from './service/build.ts';
 export type { Service, ServiceResources } from './service/build.ts';
 export { defineService, DLQ_SUFFIX } from './service/definition.ts';
