@@ -6,6 +6,8 @@ export const CliErrorCodes = {
   USAGE: 'ERP_CLI_USAGE',
   /** `dlq show` found no record at the given partition and offset. */
   NOT_FOUND: 'ERP_CLI_NOT_FOUND',
+  /** `inventory rebuild --verify-only` found products whose row differs from their events. */
+  READ_MODEL_DIFFERS: 'ERP_CLI_READ_MODEL_DIFFERS',
 } as const;
 
 export type CliErrorCode = (typeof CliErrorCodes)[keyof typeof CliErrorCodes];
@@ -23,5 +25,13 @@ export function deadLetterNotFoundError(
     CliErrorCodes.NOT_FOUND,
     `no record at ${topic} ${partition}:${offset} (deleted by retention, or not written yet)`,
     { retryable: false, context: { topic, partition, offset: String(offset) } },
+  );
+}
+
+export function readModelDiffersError(differences: number): AppError {
+  return new AppError(
+    CliErrorCodes.READ_MODEL_DIFFERS,
+    `${differences} product(s) of the read model differ from their events; run without --verify-only to fix them`,
+    { retryable: false, context: { differences } },
   );
 }

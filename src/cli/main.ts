@@ -8,6 +8,7 @@ import { isContractError } from '../contract/index.ts';
 import { DLQ_SUFFIX, kafkaConnectionFrom } from '../messaging/index.ts';
 import { isAppError, loadConfig, PlatformErrorCodes } from '../platform/index.ts';
 import { authCommand } from './auth.ts';
+import { inventoryCommand } from './inventory.ts';
 import type { DeadLetterFilter } from './dead-letter-view.ts';
 import { DEFAULT_LIST_LIMIT, dlqList, dlqRedrive, dlqShow } from './dlq.ts';
 import type { Output } from './dlq.ts';
@@ -16,6 +17,8 @@ import { CliErrorCodes, usageError } from './errors.ts';
 export const USAGE = `Usage: npm run cli -- dlq <command> [options]
        npm run -s cli -- auth token --tenant <tenant> [--scope "<scopes>"] [--ttl 1h]
                                (auth --help for its options)
+       npm run cli -- inventory rebuild [--tenant <id>] [--verify-only]
+                               (inventory --help for what it does)
 
 Commands:
   dlq list                     one line per dead letter: position, time, code, event type,
@@ -116,6 +119,7 @@ export async function runCli(argv: string[], output: Output, env?: Env): Promise
 
 async function dispatch(argv: string[], output: Output, env: Env): Promise<number> {
   if (argv[0] === 'auth') return authCommand(argv.slice(1), output, env);
+  if (argv[0] === 'inventory') return inventoryCommand(argv.slice(1), output, env);
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
@@ -129,7 +133,8 @@ async function dispatch(argv: string[], output: Output, env: Env): Promise<numbe
     return values.help === true ? 0 : 2;
   }
   const [area, command, ...rest] = positionals;
-  if (area !== 'dlq') throw usageError(`unknown command "${area}"; try "dlq" or "auth"`);
+  if (area !== 'dlq')
+    throw usageError(`unknown command "${area}"; try "dlq", "auth" or "inventory"`);
   if (command === undefined || !(command in ALLOWED)) {
     throw usageError(
       `dlq needs one of ${Object.keys(ALLOWED).join(', ')}${command === undefined ? '' : `, got "${command}"`}`,
