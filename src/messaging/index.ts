@@ -14,9 +14,13 @@ export { kafkaConnectionFrom } from './kafka/connection.ts';
 export {
   createConsumer,
   createProducer,
+  createRangeConsumer,
   ensureTopics,
+  groupMembers,
   KafkaErrorCodes,
   readTopic,
+  resetGroupOffsets,
+  topicOffsets,
 } from './kafka/index.ts';
 export type {
   ConsumerSettings,
@@ -25,8 +29,13 @@ export type {
   IncomingBatch,
   IncomingRecord,
   KafkaConnectionOptions,
+  OffsetSpec,
   OutgoingRecord,
+  PartitionOffsets,
   PartitionRange,
+  RangeConsumer,
+  RangeConsumerOptions,
+  RangeReadSummary,
   RawOutgoingRecord,
   ReadTopicOptions,
   TopicReadSummary,
