@@ -13,12 +13,16 @@ import type { DeadLetterFilter } from './dead-letter-view.ts';
 import { DEFAULT_LIST_LIMIT, dlqList, dlqRedrive, dlqShow } from './dlq.ts';
 import type { Output } from './dlq.ts';
 import { CliErrorCodes, usageError } from './errors.ts';
+import { parseTime } from './positions.ts';
+import { replayCommand } from './replay.ts';
 
 export const USAGE = `Usage: npm run cli -- dlq <command> [options]
        npm run -s cli -- auth token --tenant <tenant> [--scope "<scopes>"] [--ttl 1h]
                                (auth --help for its options)
        npm run cli -- inventory rebuild [--tenant <id>] [--verify-only]
                                (inventory --help for what it does)
+       npm run cli -- replay --from <time | p:o,...> [--to ...] [--tenant <id>]
+                               [--event-type <type>] [--apply]   (replay --help)
 
 Commands:
   dlq list                     one line per dead letter: position, time, code, event type,
@@ -70,19 +74,6 @@ const ALLOWED: Record<string, OptionName[]> = {
 /** Variables to read the Kafka settings from. Default (undefined): the process environment. */
 export type Env = Record<string, string | undefined> | undefined;
 
-function parseTime(option: string, text: string): Date {
-  // Date.parse accepts too much ("1"); ask for the ISO-8601 shape, date or date-time.
-  const date = /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(text)
-    ? new Date(text)
-    : undefined;
-  if (date === undefined || Number.isNaN(date.getTime())) {
-    throw usageError(
-      `--${option} must be an ISO-8601 time such as 2024-01-15T10:00:00Z, got "${text}"`,
-    );
-  }
-  return date;
-}
-
 function parseLimit(text: string): number {
   if (!/^\d+$/.test(text) || Number(text) < 1 || !Number.isSafeInteger(Number(text))) {
     throw usageError(`--limit must be a positive integer, got "${text}"`);
@@ -120,6 +111,7 @@ export async function runCli(argv: string[], output: Output, env?: Env): Promise
 async function dispatch(argv: string[], output: Output, env: Env): Promise<number> {
   if (argv[0] === 'auth') return authCommand(argv.slice(1), output, env);
   if (argv[0] === 'inventory') return inventoryCommand(argv.slice(1), output, env);
+  if (argv[0] === 'replay') return replayCommand(argv.slice(1), output, env);
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
@@ -134,7 +126,7 @@ async function dispatch(argv: string[], output: Output, env: Env): Promise<numbe
   }
   const [area, command, ...rest] = positionals;
   if (area !== 'dlq')
-    throw usageError(`unknown command "${area}"; try "dlq", "auth" or "inventory"`);
+    throw usageError(`unknown command "${area}"; try "dlq", "auth", "inventory" or "replay"`);
   if (command === undefined || !(command in ALLOWED)) {
     throw usageError(
       `dlq needs one of ${Object.keys(ALLOWED).join(', ')}${command === undefined ? '' : `, got "${command}"`}`,
