@@ -5,12 +5,12 @@
  * INVENTORY_DATABASE_URL, else the PGlite folder DATA_DIR/inventory/pglite (which only one
  * process may open: stop the service first there).
  */
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { inventorySettings, rebuildProducts } from '../inventory/index.ts';
-import type { InventoryDB, ProductDifference } from '../inventory/index.ts';
+import { inventoryService, inventorySettings, rebuildProducts } from '../inventory/index.ts';
+import type { ProductDifference } from '../inventory/index.ts';
+import { openServiceDatabase } from '../messaging/index.ts';
 import { tenantIdSchema } from '../contract/index.ts';
-import { loadServiceConfig, openDatabase } from '../platform/index.ts';
+import { loadServiceConfig } from '../platform/index.ts';
 import type { Output } from './dlq.ts';
 import { readModelDiffersError, usageError } from './errors.ts';
 
@@ -67,11 +67,7 @@ export async function inventoryCommand(
   }
   const verifyOnly = values['verify-only'] === true;
   const { config, settings } = loadServiceConfig(inventorySettings, env ?? process.env);
-  const database = await openDatabase<InventoryDB>(
-    settings.databaseUrl === undefined
-      ? { dataDir: join(config.dataDir, 'inventory', 'pglite') }
-      : { url: settings.databaseUrl },
-  );
+  const database = await openServiceDatabase(inventoryService, settings, config);
   try {
     let lastProgress = Date.now();
     const summary = await rebuildProducts(database, {

@@ -25,6 +25,7 @@ import {
   createRangeConsumer,
   groupMembers,
   kafkaConnectionFrom,
+  openServiceDatabase,
   resetGroupOffsets,
   serviceMigrations,
   topicOffsets,
@@ -380,11 +381,7 @@ export async function replayCommand(
     await applyReplay(conn, settings.consumerGroup, topic, from, output);
     return 0;
   }
-  const live = await openDatabase<SalesDB>(
-    settings.databaseUrl === undefined
-      ? { dataDir: join(config.dataDir, 'sales', 'pglite') }
-      : { url: settings.databaseUrl },
-  );
+  const live = await openServiceDatabase(salesService(), settings, config);
   try {
     await runReplay(
       {

@@ -65,6 +65,7 @@ export { runMain } from './service/main.ts';
 export { listenForMetrics } from './service/metrics-listener.ts';
 export type { MetricsListener } from './service/metrics-listener.ts';
 export {
+  openServiceDatabase,
   serviceConsumer,
   serviceMigrations,
   serviceTopics,

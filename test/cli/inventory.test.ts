@@ -4,22 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { sql } from 'kysely';
-import type { Output } from '../../src/cli/dlq.ts';
-import { runCli } from '../../src/cli/main.ts';
 import { createCommandHandler } from '../../src/inventory/commands.ts';
 import type { InventoryDB } from '../../src/inventory/db.ts';
 import { inventoryService } from '../../src/inventory/index.ts';
 import { migrate, openDatabase } from '../../src/platform/index.ts';
 import { laptop } from '../inventory/fixtures.ts';
 import { migrationsOf } from '../support/database.ts';
+import { runCapturing } from './run.ts';
 
-async function run(args: string[], env: Record<string, string>) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const output: Output = { out: (l) => void out.push(l), err: (l) => void err.push(l) };
-  const status = await runCli(args, output, env);
-  return { status, out, err };
-}
+const run = runCapturing;
 
 test('inventory rebuild: --verify-only reports and exits 1, rebuild fixes, then all agree', async (t) => {
   // The PGlite folder the service would use (DATA_DIR/inventory/pglite), made and filled here.

@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { sql } from 'kysely';
-import type { Output } from '../../src/cli/dlq.ts';
 import { runCli } from '../../src/cli/main.ts';
 import { runReplay } from '../../src/cli/replay.ts';
 import type { ReplayOptions } from '../../src/cli/replay.ts';
@@ -18,6 +17,7 @@ import { laptopBody } from '../inventory/fixtures.ts';
 import { uniqueName, waitUntil } from '../support/kafka.ts';
 import { startSystem } from '../support/system.ts';
 import type { TestSystem } from '../support/system.ts';
+import { captureOutput as capture } from './run.ts';
 
 let system: TestSystem;
 let env: Record<string, string>;
@@ -69,12 +69,6 @@ after(async () => {
   for (const fn of cleanups) await fn();
 });
 
-function capture(): Output & { out_: string[]; err_: string[] } {
-  const out_: string[] = [];
-  const err_: string[] = [];
-  return { out_, err_, out: (l) => void out_.push(l), err: (l) => void err_.push(l) };
-}
-
 function replayOptions(overrides: Partial<ReplayOptions> = {}): ReplayOptions {
   const { config, settings } = loadServiceConfig(salesSettings, env);
   return {
@@ -117,19 +111,19 @@ test('a dry run from the start agrees with live Sales, moves no live offset and 
   assert.deepEqual(c.liveChanges, c.shadowChanges);
   assert.equal(c.shadowNotifications, c.liveNotifications);
   assert.ok(c.shadowNotifications > 0);
-  assert.equal(c.differing, 0, output.out_.join('\n'));
+  assert.equal(c.differing, 0, output.lines.out.join('\n'));
   assert.ok(c.forecastsCompared >= 3);
-  assert.equal(c.forecastsDiffering, 0, output.out_.join('\n'));
+  assert.equal(c.forecastsDiffering, 0, output.lines.out.join('\n'));
   // As many sales events as live Sales published for the same events.
   const livePublished = [...salesTopicBefore.values()].reduce((n, o) => n + Number(o), 0);
   assert.ok(livePublished > 0);
   assert.equal(result.published, livePublished);
   assert.ok(
-    output.out_.includes(
+    output.lines.out.includes(
       'low-stock events: 4 applied by the replay, 0 differ from live (0 not applied live)',
     ),
   );
-  assert.match(output.err_[0]!, /^replay .*\(11 records\)$/);
+  assert.match(output.lines.err[0]!, /^replay .*\(11 records\)$/);
   // Nothing live moved: the group's offsets and the sales topic are as they were.
   assert.deepEqual(await committed(), offsetsBefore);
   assert.deepEqual(
@@ -159,20 +153,20 @@ test('what live Sales did differently is printed per event; filters and position
     assert.equal(result.comparison.missingLive, 1);
     assert.ok(result.filtered >= 3, "the other tenant's records were left out");
     assert.ok(
-      output.out_.some(
+      output.lines.out.some(
         (l) =>
           l.startsWith(`event ${first.event_id} ${tenant}/`) &&
           l.includes('live has no trace of it → replay opened'),
       ),
-      output.out_.join('\n'),
+      output.lines.out.join('\n'),
     );
     assert.ok(
-      output.out_.some(
+      output.lines.out.some(
         (l) =>
           l.startsWith(`event ${second.event_id}`) &&
           /live \w+ low .* → replay \w+ (high|critical)/.test(l),
       ),
-      output.out_.join('\n'),
+      output.lines.out.join('\n'),
     );
 
     const lowOnly = await runReplay(
@@ -204,8 +198,8 @@ test('replay usage errors exit 2', async () => {
   ] as const) {
     const output = capture();
     assert.equal(await runCli([...args], output, env), 2, args.join(' '));
-    assert.match(output.err_[0]!, /^error ERP_CLI_USAGE: /);
-    assert.match(output.err_[0]!, message);
+    assert.match(output.lines.err[0]!, /^error ERP_CLI_USAGE: /);
+    assert.match(output.lines.err[0]!, message);
   }
 });
 
@@ -216,7 +210,7 @@ test('--apply refuses while live Sales is in the group, then moves the group to 
     1,
   );
   assert.match(
-    refused.err_.at(-1)!,
+    refused.lines.err.at(-1)!,
     /^error ERP_KAFKA_GROUP_NOT_EMPTY: consumer group .* live member/,
   );
   assert.notDeepEqual(await committed(), [0n, 0n, 0n]);
@@ -225,9 +219,12 @@ test('--apply refuses while live Sales is in the group, then moves the group to 
   // The broker drops a member that left at once; wait for the group to be empty.
   const done = capture();
   await waitUntil('the group is empty and the reset went through', async () => {
-    done.out_.length = 0;
+    done.lines.out.length = 0;
     return (await runCli(['replay', '--from', '1970-01-01T00:00:00Z', '--apply'], done, env)) === 0;
   });
-  assert.match(done.out_[0]!, /^group .* moved to 0:0, 1:0, 2:0; Sales re-consumes from there/);
+  assert.match(
+    done.lines.out[0]!,
+    /^group .* moved to 0:0, 1:0, 2:0; Sales re-consumes from there/,
+  );
   assert.deepEqual(await committed(), [0n, 0n, 0n]);
 });
