@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --quick] [-- --only=relay|e2e|sales-consumer] [-- --tracing=zipkin]
+ * npm run bench [-- --quick] [-- --only=relay|e2e|sales-consumer|replay] [-- --tracing=zipkin]
  *
  * `--tracing=zipkin` measures the relay and e2e (PostgreSQL) twice, alternating, with tracing off
  * and on (spans exported to a real Zipkin), and prints the ratio.
@@ -14,6 +14,7 @@ import { cpus, freemem, release, totalmem, type } from 'node:os';
 import { ensureKafka, kafkaVersion } from '../scripts/kafka.ts';
 import { runE2e } from './e2e.ts';
 import { runRelay } from './relay.ts';
+import { runReplayBench } from './replay.ts';
 import { runSalesConsumer } from './sales-consumer.ts';
 import { parseTracing } from './tracing.ts';
 import {
@@ -34,6 +35,7 @@ const SECTIONS: Record<string, (ctx: BenchContext) => Promise<void>> = {
   relay: runRelay,
   e2e: runE2e,
   'sales-consumer': runSalesConsumer,
+  replay: runReplayBench,
 };
 
 const args = process.argv.slice(2);

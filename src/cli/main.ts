@@ -8,12 +8,15 @@ import { isContractError } from '../contract/index.ts';
 import { DLQ_SUFFIX, kafkaConnectionFrom } from '../messaging/index.ts';
 import { isAppError, loadConfig, PlatformErrorCodes } from '../platform/index.ts';
 import { authCommand } from './auth.ts';
+import { inventoryCommand } from './inventory.ts';
 import type { DeadLetterFilter } from './dead-letter-view.ts';
 import { docsCommand } from './docs.ts';
 import { DEFAULT_LIST_LIMIT, dlqList, dlqRedrive, dlqShow } from './dlq.ts';
 import type { Output } from './dlq.ts';
 import { CliErrorCodes, usageError } from './errors.ts';
 import { schemasCommand } from './schemas.ts';
+import { parseTime } from './positions.ts';
+import { replayCommand } from './replay.ts';
 
 export const USAGE = `Usage: npm run cli -- dlq <command> [options]
        npm run -s cli -- auth token --tenant <tenant> [--scope "<scopes>"] [--ttl 1h]
@@ -22,6 +25,10 @@ export const USAGE = `Usage: npm run cli -- dlq <command> [options]
                                (schemas --help; needs SCHEMA_REGISTRY_URL)
        npm run -s cli -- docs asyncapi [--out <file>]
                                the AsyncAPI document of the topics (docs --help)
+       npm run cli -- inventory rebuild [--tenant <id>] [--verify-only]
+                               (inventory --help for what it does)
+       npm run cli -- replay --from <time | p:o,...> [--to ...] [--tenant <id>]
+                               [--event-type <type>] [--apply]   (replay --help)
 
 Commands:
   dlq list                     one line per dead letter: position, time, code, event type,
@@ -73,19 +80,6 @@ const ALLOWED: Record<string, OptionName[]> = {
 /** Variables to read the Kafka settings from. Default (undefined): the process environment. */
 export type Env = Record<string, string | undefined> | undefined;
 
-function parseTime(option: string, text: string): Date {
-  // Date.parse accepts too much ("1"); ask for the ISO-8601 shape, date or date-time.
-  const date = /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(text)
-    ? new Date(text)
-    : undefined;
-  if (date === undefined || Number.isNaN(date.getTime())) {
-    throw usageError(
-      `--${option} must be an ISO-8601 time such as 2024-01-15T10:00:00Z, got "${text}"`,
-    );
-  }
-  return date;
-}
-
 function parseLimit(text: string): number {
   if (!/^\d+$/.test(text) || Number(text) < 1 || !Number.isSafeInteger(Number(text))) {
     throw usageError(`--limit must be a positive integer, got "${text}"`);
@@ -124,6 +118,8 @@ async function dispatch(argv: string[], output: Output, env: Env): Promise<numbe
   if (argv[0] === 'auth') return authCommand(argv.slice(1), output, env);
   if (argv[0] === 'schemas') return schemasCommand(argv.slice(1), output, env);
   if (argv[0] === 'docs') return docsCommand(argv.slice(1), output, env);
+  if (argv[0] === 'inventory') return inventoryCommand(argv.slice(1), output, env);
+  if (argv[0] === 'replay') return replayCommand(argv.slice(1), output, env);
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
@@ -138,7 +134,9 @@ async function dispatch(argv: string[], output: Output, env: Env): Promise<numbe
   }
   const [area, command, ...rest] = positionals;
   if (area !== 'dlq') {
-    throw usageError(`unknown command "${area}"; try "dlq", "auth", "schemas" or "docs"`);
+    throw usageError(
+      `unknown command "${area}"; try "dlq", "auth", "schemas", "docs", "inventory" or "replay"`,
+    );
   }
   if (command === undefined || !(command in ALLOWED)) {
     throw usageError(

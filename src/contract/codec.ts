@@ -15,6 +15,8 @@ import { ContractError, describeIssues, toContractIssues } from './errors.ts';
 import type { Priority } from './priority.ts';
 import { EVENT_REGISTRY, isEventType } from './registry.ts';
 import type { EventDefinition, EventOf, EventType, PayloadInputOf } from './registry.ts';
+import { CONTRACT_UPCASTERS } from './upcasters.ts';
+import type { Upcasters } from './upcasters.ts';
 
 /** A known event with its type alongside, so that `switch (decoded.type)` narrows `event`. */
 export type KnownDecodedEvent = {
@@ -53,7 +55,14 @@ export function decodeEnvelope(value: Uint8Array | string | null | undefined): E
   } catch (cause) {
     throw new ContractError('ERP_EVT_MALFORMED_JSON', 'Event value is not UTF-8 JSON', { cause });
   }
+  return checkEnvelope(parsed);
+}
 
+/**
+ * The envelope checks of `decodeEnvelope` on a value already parsed from JSON (an event store's
+ * json column): the same codes but ERP_EVT_EMPTY and ERP_EVT_MALFORMED_JSON.
+ */
+export function checkEnvelope(parsed: unknown): Envelope {
   const metadata = isRecord(parsed) && isRecord(parsed.metadata) ? parsed.metadata : undefined;
   const major = majorVersionOf(metadata?.event_version);
   if (major !== undefined && major !== SUPPORTED_MAJOR_VERSION) {
@@ -78,24 +87,30 @@ export function decodeEnvelope(value: Uint8Array | string | null | undefined): E
 }
 
 /**
- * Validates the payload of a known event type. Throws ContractError ERP_EVT_INVALID_PAYLOAD
- * (issue paths start with `payload.`), or ERP_EVT_UNSUPPORTED_VERSION when the type does not
- * accept the envelope's major version. Unknown types come back as `{ known: false }`.
+ * Upcasts a known event type to the newest version `upcasters` reach, then validates its payload.
+ * Throws ContractError ERP_EVT_INVALID_PAYLOAD (issue paths start with `payload.`),
+ * ERP_EVT_UPCAST_FAILED when a step throws, or ERP_EVT_UNSUPPORTED_VERSION when the type does not
+ * accept the envelope's major version. Unknown types come back as `{ known: false }`, untouched.
  */
-export function decodeEvent(envelope: Envelope): DecodedEvent {
-  const { metadata } = envelope;
-  const type = metadata.event_type;
+export function decodeEvent(
+  envelope: Envelope,
+  upcasters: Upcasters = CONTRACT_UPCASTERS,
+): DecodedEvent {
+  const type = envelope.metadata.event_type;
   if (!isEventType(type)) return { known: false, envelope };
   const definition: EventDefinition = EVENT_REGISTRY[type];
-  const major = majorVersionOf(metadata.event_version);
+  const major = majorVersionOf(envelope.metadata.event_version);
   if (major === undefined || !definition.majorVersions.includes(major)) {
     throw new ContractError(
       'ERP_EVT_UNSUPPORTED_VERSION',
-      `${type} version ${metadata.event_version} is not supported`,
-      { context: contextOf(metadata) },
+      `${type} version ${envelope.metadata.event_version} is not supported`,
+      { context: contextOf(envelope.metadata) },
     );
   }
-  const result = definition.payload.safeParse(envelope.payload);
+  // Upcast before validating: the schema is the current version's, and a step fills in what an
+  // older version lacks.
+  const { metadata, payload } = upcasters.upcast(envelope);
+  const result = definition.payload.safeParse(payload);
   if (!result.success) {
     const issues = toContractIssues(result.error.issues, ['payload']);
     throw new ContractError(

@@ -1,6 +1,13 @@
 export { asyncApiDocument } from './asyncapi.ts';
 export type { AsyncApiOptions, EventContext } from './asyncapi.ts';
-export { decodeEnvelope, decodeEvent, encodeEvent, createEvent, kafkaHeadersFor } from './codec.ts';
+export {
+  checkEnvelope,
+  decodeEnvelope,
+  decodeEvent,
+  encodeEvent,
+  createEvent,
+  kafkaHeadersFor,
+} from './codec.ts';
 export type {
   CreateEventOptions,
   DecodedEvent,
@@ -56,3 +63,5 @@ export { eventJsonSchema, eventSchemas, recordNameOf, subjectName } from './json
 export type { EventSchema, JsonSchema } from './json-schema.ts';
 export { describeChange, diffSchemas } from './schema-diff.ts';
 export type { SchemaChange, SchemaChangeKind } from './schema-diff.ts';
+export { CONTRACT_UPCASTERS, defineUpcasters } from './upcasters.ts';
+export type { Upcast, UpcasterStep, Upcasters } from './upcasters.ts';

@@ -12,8 +12,14 @@
  */
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
-import { messageKeyOf } from '../contract/index.ts';
-import type { AnyEvent } from '../contract/index.ts';
+import {
+  checkEnvelope,
+  CONTRACT_UPCASTERS,
+  ContractError,
+  decodeEvent,
+  messageKeyOf,
+} from '../contract/index.ts';
+import type { AnyEvent, Upcasters } from '../contract/index.ts';
 import type { InventoryDB } from './db.ts';
 import { outboxHeadersFor } from '../messaging/index.ts';
 import { isUniqueViolation } from '../platform/index.ts';
@@ -138,11 +144,16 @@ export async function commitDecision(db: Kysely<InventoryDB>, d: Decision): Prom
   if (written !== 1) throw versionConflict(d.productId, expectedVersion);
 }
 
-/** The whole stream in version order, for rebuilding state and replay. */
+/**
+ * The whole stream in version order, for rebuilding state and replay, read through the contract:
+ * each stored envelope is checked and upcast to the version `upcasters` reach (the stored rows
+ * stay as written). Throws ContractError for a row the contract refuses.
+ */
 export async function readStream(
   db: Kysely<InventoryDB>,
   tenantId: string,
   streamId: string,
+  upcasters: Upcasters = CONTRACT_UPCASTERS,
 ): Promise<AnyEvent[]> {
   const rows = await db
     .selectFrom('events')
@@ -151,5 +162,20 @@ export async function readStream(
     .where('stream_id', '=', streamId)
     .orderBy('stream_version')
     .execute();
-  return rows.map((r) => r.envelope as AnyEvent);
+  return rows.map((r) => decodeStoredEvent(r.envelope, upcasters));
+}
+
+/** One stored envelope (a json column, parsed by the driver) as a known, current-version event. */
+export function decodeStoredEvent(stored: unknown, upcasters: Upcasters): AnyEvent {
+  const envelope = checkEnvelope(typeof stored === 'string' ? JSON.parse(stored) : stored);
+  const decoded = decodeEvent(envelope, upcasters);
+  // Inventory's own store holds only types of its contract: an unknown one is a foreign row.
+  if (!decoded.known) {
+    throw new ContractError(
+      'ERP_EVT_INVALID_ENVELOPE',
+      `event store row of unknown type ${envelope.metadata.event_type}`,
+      { context: { event_id: envelope.metadata.event_id } },
+    );
+  }
+  return decoded.event;
 }

@@ -8,3 +8,5 @@ export { InventoryErrorCodes } from './errors.ts';
 export type { InventoryErrorCode } from './errors.ts';
 export { inventorySettings } from './settings.ts';
 export type { InventorySettings } from './settings.ts';
+export { rebuildProducts } from './rebuild.ts';
+export type { ProductDifference, RebuildOptions, RebuildSummary } from './rebuild.ts';

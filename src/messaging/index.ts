@@ -14,9 +14,13 @@ export { kafkaConnectionFrom } from './kafka/connection.ts';
 export {
   createConsumer,
   createProducer,
+  createRangeConsumer,
   ensureTopics,
+  groupMembers,
   KafkaErrorCodes,
   readTopic,
+  resetGroupOffsets,
+  topicOffsets,
 } from './kafka/index.ts';
 export type {
   ConsumerSettings,
@@ -25,8 +29,13 @@ export type {
   IncomingBatch,
   IncomingRecord,
   KafkaConnectionOptions,
+  OffsetSpec,
   OutgoingRecord,
+  PartitionOffsets,
   PartitionRange,
+  RangeConsumer,
+  RangeConsumerOptions,
+  RangeReadSummary,
   RawOutgoingRecord,
   ReadTopicOptions,
   TopicReadSummary,
@@ -51,7 +60,7 @@ export {
   schemaSubjects,
 } from './schema-registry/index.ts';
 export type { SchemaRegistryClient, SchemaSubject } from './schema-registry/index.ts';
-export type { ConsumedEvent, EventHandler, HandlerContext } from './router.ts';
+export type { ConsumedEvent, EventHandler, EventRouterOptions, HandlerContext } from './router.ts';
 export { buildService } from './service/build.ts';
 export type { Service, ServiceResources } from './service/build.ts';
 export { defineService, DLQ_SUFFIX } from './service/definition.ts';
@@ -67,6 +76,7 @@ export { runMain } from './service/main.ts';
 export { listenForMetrics } from './service/metrics-listener.ts';
 export type { MetricsListener } from './service/metrics-listener.ts';
 export {
+  openServiceDatabase,
   serviceConsumer,
   serviceMigrations,
   serviceTopics,

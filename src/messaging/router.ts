@@ -6,8 +6,8 @@
  * single case), so a handler is written once and is set-based from the start.
  */
 import type { Kysely } from 'kysely';
-import { isEventType } from '../contract/index.ts';
-import type { EventOf, EventType } from '../contract/index.ts';
+import { CONTRACT_UPCASTERS, isEventType } from '../contract/index.ts';
+import type { EventOf, EventType, Upcasters } from '../contract/index.ts';
 import { AppError } from '../platform/index.ts';
 import type { Logger } from '../platform/index.ts';
 import { MessagingErrorCodes } from './errors.ts';
@@ -42,8 +42,22 @@ export type EventHandler<T extends EventType, DB> = (
   ctx: HandlerContext<DB>,
 ) => Promise<void>;
 
+export interface EventRouterOptions {
+  /**
+   * Turn older minor versions into the ones the handlers are written for, before the payload is
+   * validated. Default: CONTRACT_UPCASTERS (the contract's own steps).
+   */
+  upcasters?: Upcasters;
+}
+
 export class EventRouter<DB> {
   readonly #handlers = new Map<EventType, EventHandler<EventType, DB>>();
+  /** The handlers' reading of the contract: it belongs with them, so the router carries it. */
+  readonly upcasters: Upcasters;
+
+  constructor(options: EventRouterOptions = {}) {
+    this.upcasters = options.upcasters ?? CONTRACT_UPCASTERS;
+  }
 
   /** Throws ERP_MSG_DUPLICATE_HANDLER for a second handler, ERP_MSG_UNKNOWN_EVENT_TYPE for a type not in the contract. */
   on<T extends EventType>(type: T, handler: EventHandler<T, DB>): this {

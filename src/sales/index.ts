@@ -9,3 +9,13 @@ export { SALES_OUTBOX_TABLE, SALES_SOURCE_SERVICE } from './handlers/low-stock.t
 export type { Notification, NotificationChannel } from './notifications/channel.ts';
 export { salesSettings } from './settings.ts';
 export type { SalesSettings } from './settings.ts';
+export { compareWithLive, seedShadow, silentChannels } from './shadow.ts';
+export type {
+  CompareOptions,
+  EventDifference,
+  EventEffect,
+  ForecastDifference,
+  SeedOptions,
+  SeedSummary,
+  ShadowComparison,
+} from './shadow.ts';

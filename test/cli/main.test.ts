@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { before, test } from 'node:test';
-import { runCli, USAGE } from '../../src/cli/main.ts';
-import type { Output } from '../../src/cli/dlq.ts';
+import { USAGE } from '../../src/cli/main.ts';
 import { deadLetter } from '../../src/messaging/dead-letter.ts';
 import { createProducer, ensureTopics } from '../../src/messaging/kafka/index.ts';
 import { AppError } from '../../src/platform/index.ts';
 import { testBootstrap, uniqueName } from '../support/kafka.ts';
+import { runCapturing } from './run.ts';
 
 let env: Record<string, string>;
 
@@ -14,16 +14,7 @@ before(async () => {
   env = { KAFKA_BOOTSTRAP_SERVERS: (await testBootstrap()).join(',') };
 });
 
-async function run(
-  args: string[],
-  vars = env,
-): Promise<{ status: number; out: string[]; err: string[] }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const output: Output = { out: (l) => void out.push(l), err: (l) => void err.push(l) };
-  const status = await runCli(args, output, vars);
-  return { status, out, err };
-}
+const run = (args: string[], vars = env) => runCapturing(args, vars);
 
 test('--help prints the usage and exits 0; no arguments prints it and exits 2', async () => {
   assert.deepEqual(await run(['--help']), { status: 0, out: [USAGE], err: [] });

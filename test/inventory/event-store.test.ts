@@ -5,10 +5,13 @@ import { sql } from 'kysely';
 import type { AnyEvent } from '../../src/contract/index.ts';
 import { createCommandHandler } from '../../src/inventory/commands.ts';
 import type { InventoryDB } from '../../src/inventory/db.ts';
-import { commitDecision } from '../../src/inventory/event-store.ts';
+import { commitDecision, readStream } from '../../src/inventory/event-store.ts';
+import { evolve } from '../../src/inventory/product.ts';
+import type { ProductState } from '../../src/inventory/product.ts';
 import type { Decision } from '../../src/inventory/event-store.ts';
 import { isAppError } from '../../src/platform/index.ts';
 import { testDatabase } from '../support/database.ts';
+import { stockAdjusted12Schema, upcastersTo12 } from '../contract/minor-version.ts';
 import { laptop } from './fixtures.ts';
 
 const meta = { tenantId: 'tenant-1' };
@@ -75,4 +78,30 @@ test('a write decided on a stale version is refused whole, outside any transacti
     isConflict,
   );
   assert.deepEqual(await counts(database.db), before);
+});
+
+test('readStream reads the stored 1.0 events through the contract, upcast when asked', async (t) => {
+  const database = await testDatabase<InventoryDB>(t, 'inventory');
+  const commands = createCommandHandler({ database, topic: 'inventory-events' });
+  const created = await commands.createProduct(laptop, meta);
+  await commands.adjustStock(created.product.id, { quantityChange: -4, reason: 'sale' }, meta);
+
+  const plain = await readStream(database.db, meta.tenantId, created.product.id);
+  assert.deepEqual(
+    plain.map((e) => [e.metadata.event_type, e.metadata.event_version]),
+    [
+      ['inventory.product_created', '1.0'],
+      ['inventory.stock_adjusted', '1.0'],
+    ],
+  );
+  const upcast = await readStream(database.db, meta.tenantId, created.product.id, upcastersTo12);
+  assert.equal(upcast[1]?.metadata.event_version, '1.2');
+  assert.deepEqual(stockAdjusted12Schema.parse(upcast[1]?.payload), { direction: 'out', units: 4 });
+  // The rows stay as written: upcasting happens on the way in, never in the store.
+  const stored = await database.db.selectFrom('events').select('envelope').execute();
+  assert.ok(stored.every((r) => (r.envelope as AnyEvent).metadata.event_version === '1.0'));
+  // A fold over the upcast stream gives the read model's state.
+  const state = upcast.reduce<ProductState | null>(evolve, null);
+  assert.equal(state?.quantityOnHand, laptop.quantityOnHand - 4);
+  assert.equal(state?.version, 2);
 });

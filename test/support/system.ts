@@ -45,6 +45,11 @@ export interface TestSystem {
   metricsAddress: { inventory?: string; sales?: string };
   /** Authorization headers both services accept, for `tenant` (all scopes unless given). */
   headers(tenant: string, scopes?: readonly string[]): Promise<{ authorization: string }>;
+  /**
+   * A second Sales instance on the same database, group and producer (not started; stopped
+   * with the system), e.g. to restart Sales after stopping `sales`.
+   */
+  anotherSales(): Service<SalesParts>;
 }
 
 export async function startSystem(
@@ -100,21 +105,24 @@ export async function startSystem(
     metrics: inventoryMetrics,
   });
   const salesProducer = createProducer({ ...conn, clientId: 'test-sales' });
-  const sales = buildService(salesService(), {
-    ...sal,
-    database: salesDb,
-    producer: salesProducer,
-    consumer: serviceConsumer(salesService(), sal.settings, config, {
-      databaseKind: salesDb.kind,
-      logger,
-      overrides: { maxWaitMs: 100 },
-    }),
-    logger: logger.child({ service: 'sales' }),
-    authenticator,
-    metrics: salesMetrics,
-  });
+  const buildSales = (metrics = salesMetrics) =>
+    buildService(salesService(), {
+      ...sal,
+      database: salesDb,
+      producer: salesProducer,
+      consumer: serviceConsumer(salesService(), sal.settings, config, {
+        databaseKind: salesDb.kind,
+        logger,
+        overrides: { maxWaitMs: 100 },
+      }),
+      logger: logger.child({ service: 'sales' }),
+      authenticator,
+      metrics,
+    });
+  const sales = buildSales();
+  const later: Service<SalesParts>[] = [];
   stops.push(
-    () => Promise.allSettled([inventory.stop(), sales.stop()]),
+    () => Promise.allSettled([inventory.stop(), sales.stop(), ...later.map((s) => s.stop())]),
     () => Promise.allSettled([inventoryProducer.close(), salesProducer.close()]),
   );
   await Promise.all([inventory.start(), sales.start()]);
@@ -138,5 +146,10 @@ export async function startSystem(
     salesDb,
     metricsAddress,
     headers: (tenant, scopes) => issuer.headers(tenant, scopes),
+    anotherSales() {
+      const next = buildSales(createMetricsRegistry('sales-service', false));
+      later.push(next);
+      return next;
+    },
   };
 }

@@ -69,7 +69,7 @@ export function classify<DB>(
   const handler = router.handlerFor(type);
   if (handler === undefined) return { kind: 'skipped', eventType: type, reason: 'no_handler' };
   try {
-    const decoded = decodeEvent(envelope);
+    const decoded = decodeEvent(envelope, router.upcasters);
     if (!decoded.known) return { kind: 'skipped', eventType: type, reason: 'unknown_type' };
     const expected = messageKeyOf(decoded.event);
     const actual = record.key === null ? null : record.key.toString('utf8');

@@ -29,6 +29,8 @@ export const KafkaErrorCodes = {
   TIMEOUT: 'ERP_KAFKA_TIMEOUT',
   /** A topic did not get leaders for all partitions in time. Transient. */
   TOPIC_NOT_READY: 'ERP_KAFKA_TOPIC_NOT_READY',
+  /** A consumer group's offsets cannot be reset while it has members: stop them first. */
+  GROUP_NOT_EMPTY: 'ERP_KAFKA_GROUP_NOT_EMPTY',
   /** Anything else raised by the client library. */
   CLIENT: 'ERP_KAFKA_CLIENT',
 } as const;

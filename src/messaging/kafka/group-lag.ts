@@ -126,7 +126,7 @@ async function readGroupLag(
 }
 
 /** Partitions per topic; topics the cluster does not know are left out. */
-async function partitionCounts(
+export async function partitionCounts(
   admin: Admin,
   topics: readonly string[],
 ): Promise<Map<string, number>> {

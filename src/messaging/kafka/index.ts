@@ -19,3 +19,7 @@ export type {
   ProducerSettings,
   RawOutgoingRecord,
 } from './producer.ts';
+export { groupMembers, resetGroupOffsets, topicOffsets } from './group-offsets.ts';
+export type { OffsetSpec, PartitionOffsets } from './group-offsets.ts';
+export { createRangeConsumer } from './range-consumer.ts';
+export type { RangeConsumer, RangeConsumerOptions, RangeReadSummary } from './range-consumer.ts';

@@ -129,8 +129,11 @@ export interface StartOptions<DB> {
   listen?: { host: string; port: number };
 }
 
-/** The service's database: PostgreSQL at its URL, else PGlite in DATA_DIR/<id>/pglite. */
-function openServiceDatabase<DB, S, E>(
+/**
+ * The service's database: PostgreSQL at its URL, else PGlite in DATA_DIR/<id>/pglite. Not
+ * migrated (startService migrates it; operator tools use it as it is).
+ */
+export function openServiceDatabase<DB, S, E>(
   definition: ServiceDefinition<DB, S, E>,
   settings: S,
   config: Config,
