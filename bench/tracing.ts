@@ -30,7 +30,9 @@ export async function tracingEnv(variant: TracingVariant): Promise<Record<string
   return {
     OTEL_TRACES_EXPORTER: 'zipkin',
     OTEL_EXPORTER_ZIPKIN_ENDPOINT: await zipkinEndpoint(),
-    OTEL_TRACES_SAMPLER: 'parentbased_always_on',
+    // Every trace recorded unless the bench's environment says otherwise (e.g. always_off, to
+    // tell the instrumentation's cost from the spans' recording and export).
+    OTEL_TRACES_SAMPLER: process.env['OTEL_TRACES_SAMPLER'] ?? 'parentbased_always_on',
   };
 }
 
