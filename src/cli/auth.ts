@@ -4,9 +4,9 @@
  * AUTH_ISSUER_URL), alone on stdout so that scripts can use it:
  *   TOKEN=$(npm run -s cli -- auth token --tenant acme)
  */
-import { parseArgs } from 'node:util';
 import { loadConfig, loadDevIssuer, SCOPES } from '../platform/index.ts';
 import type { Output } from './dlq.ts';
+import { parseCommand } from './args.ts';
 import { usageError } from './errors.ts';
 
 export const AUTH_USAGE = `Usage: npm run -s cli -- auth token --tenant <tenant> [options]
@@ -30,28 +30,19 @@ export async function authCommand(
   output: Output,
   env: Record<string, string | undefined> | undefined,
 ): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        tenant: { type: 'string' },
-        scope: { type: 'string' },
-        ttl: { type: 'string' },
-        subject: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    throw usageError(err instanceof Error ? err.message : String(err));
-  }
+  const parsed = parseCommand(
+    argv,
+    {
+      tenant: { type: 'string' },
+      scope: { type: 'string' },
+      ttl: { type: 'string' },
+      subject: { type: 'string' },
+    },
+    AUTH_USAGE,
+    (line) => output.out(line),
+  );
+  if (parsed === undefined) return 0;
   const { values, positionals } = parsed;
-  if (values.help === true) {
-    output.out(AUTH_USAGE);
-    return 0;
-  }
   if (positionals[0] !== 'token' || positionals.length > 1) {
     throw usageError(
       `auth needs "token"${positionals[0] === undefined ? '' : `, got "${positionals.join(' ')}"`}`,

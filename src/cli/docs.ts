@@ -4,10 +4,10 @@
  * services serve it at /docs/asyncapi.json. Reads no broker: it works offline.
  */
 import { writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { eventDocsFor } from '../messaging/index.ts';
 import { loadConfig } from '../platform/index.ts';
 import type { Output } from './dlq.ts';
+import { parseCommand } from './args.ts';
 import { usageError } from './errors.ts';
 
 export const DOCS_USAGE = `Usage: npm run -s cli -- docs asyncapi [--out <file>]
@@ -24,22 +24,11 @@ export async function docsCommand(
   output: Output,
   env: Record<string, string | undefined> | undefined,
 ): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: { out: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-    });
-  } catch (err) {
-    throw usageError(err instanceof Error ? err.message : String(err));
-  }
+  const parsed = parseCommand(argv, { out: { type: 'string' } }, DOCS_USAGE, (line) =>
+    output.out(line),
+  );
+  if (parsed === undefined) return 0;
   const { values, positionals } = parsed;
-  if (values.help === true) {
-    output.out(DOCS_USAGE);
-    return 0;
-  }
   if (positionals[0] !== 'asyncapi' || positionals.length > 1) {
     throw usageError(
       `docs needs "asyncapi"${positionals[0] === undefined ? '' : `, got "${positionals.join(' ')}"`}`,

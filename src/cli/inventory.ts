@@ -5,13 +5,13 @@
  * INVENTORY_DATABASE_URL, else the PGlite folder DATA_DIR/inventory/pglite (which only one
  * process may open: stop the service first there).
  */
-import { parseArgs } from 'node:util';
 import { inventoryService, inventorySettings, rebuildProducts } from '../inventory/index.ts';
 import type { ProductDifference } from '../inventory/index.ts';
 import { openServiceDatabase } from '../messaging/index.ts';
 import { tenantIdSchema } from '../contract/index.ts';
 import { loadServiceConfig } from '../platform/index.ts';
 import type { Output } from './dlq.ts';
+import { parseCommand } from './args.ts';
 import { readModelDiffersError, usageError } from './errors.ts';
 
 export const INVENTORY_USAGE = `Usage: npm run cli -- inventory rebuild [--tenant <id>] [--verify-only]
@@ -37,26 +37,17 @@ export async function inventoryCommand(
   output: Output,
   env: Record<string, string | undefined> | undefined,
 ): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        tenant: { type: 'string' },
-        'verify-only': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    throw usageError(err instanceof Error ? err.message : String(err));
-  }
+  const parsed = parseCommand(
+    argv,
+    {
+      tenant: { type: 'string' },
+      'verify-only': { type: 'boolean' },
+    },
+    INVENTORY_USAGE,
+    (line) => output.out(line),
+  );
+  if (parsed === undefined) return 0;
   const { values, positionals } = parsed;
-  if (values.help === true) {
-    output.out(INVENTORY_USAGE);
-    return 0;
-  }
   if (positionals[0] !== 'rebuild' || positionals.length > 1) {
     throw usageError(
       `inventory needs "rebuild"${positionals.length === 0 ? '' : `, got "${positionals.join(' ')}"`}`,

@@ -18,7 +18,6 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { decodeEnvelope, tenantIdSchema } from '../contract/index.ts';
 import {
   buildService,
@@ -63,6 +62,7 @@ import type {
 import type { Output } from './dlq.ts';
 import { parsePositions, parseTime } from './positions.ts';
 import type { Position } from './positions.ts';
+import { parseCommand } from './args.ts';
 import { replayFailedError, usageError } from './errors.ts';
 
 export const REPLAY_USAGE = `Usage: npm run cli -- replay --from <start> [--to <end>] [--tenant <id>] [--event-type <type>] [--apply]
@@ -339,28 +339,22 @@ export async function replayCommand(
   output: Output,
   env: Record<string, string | undefined> | undefined,
 ): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: false,
-      strict: true,
-      options: {
-        from: { type: 'string' },
-        to: { type: 'string' },
-        tenant: { type: 'string' },
-        'event-type': { type: 'string' },
-        apply: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    throw usageError(err instanceof Error ? err.message : String(err));
-  }
-  const { values } = parsed;
-  if (values.help === true) {
-    output.out(REPLAY_USAGE);
-    return 0;
+  const parsed = parseCommand(
+    argv,
+    {
+      from: { type: 'string' },
+      to: { type: 'string' },
+      tenant: { type: 'string' },
+      'event-type': { type: 'string' },
+      apply: { type: 'boolean' },
+    },
+    REPLAY_USAGE,
+    (line) => output.out(line),
+  );
+  if (parsed === undefined) return 0;
+  const { values, positionals } = parsed;
+  if (positionals.length > 0) {
+    throw usageError(`replay takes no positional arguments, got "${positionals.join(' ')}"`);
   }
   if (values.from === undefined)
     throw usageError('replay needs --from <ISO time | partition:offset,...>');

@@ -4,7 +4,6 @@
  * topic (`<topic>-<event type>`). The functions take their client and subjects, so tests run
  * them on changed schemas without changing the contract.
  */
-import { parseArgs } from 'node:util';
 import { describeChange, diffSchemas } from '../contract/index.ts';
 import {
   compatibilityOf,
@@ -16,6 +15,7 @@ import {
 import type { SchemaRegistryClient, SchemaSubject } from '../messaging/index.ts';
 import { isAppError, loadConfig } from '../platform/index.ts';
 import type { Output } from './dlq.ts';
+import { parseCommand } from './args.ts';
 import { usageError } from './errors.ts';
 
 export const SCHEMAS_USAGE = `Usage: npm run cli -- schemas <command> [--subject <name>]
@@ -128,22 +128,11 @@ export async function schemasCommand(
   output: Output,
   env: Record<string, string | undefined> | undefined,
 ): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: { subject: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-    });
-  } catch (err) {
-    throw usageError(err instanceof Error ? err.message : String(err));
-  }
+  const parsed = parseCommand(argv, { subject: { type: 'string' } }, SCHEMAS_USAGE, (line) =>
+    output.out(line),
+  );
+  if (parsed === undefined) return 0;
   const { values, positionals } = parsed;
-  if (values.help === true) {
-    output.out(SCHEMAS_USAGE);
-    return 0;
-  }
   const [command, ...rest] = positionals;
   if (command === undefined || !Object.hasOwn(COMMANDS, command)) {
     throw usageError(
