@@ -20,7 +20,7 @@ import {
 } from '@opentelemetry/api';
 import type { Attributes, Context, Link, Span, Tracer } from '@opentelemetry/api';
 
-export { SpanKind, SpanStatusCode, ROOT_CONTEXT };
+export { SpanKind, SpanStatusCode };
 export type { Attributes, Context, Link, Span };
 
 export type TraceExporterName = 'otlp' | 'zipkin' | 'console';
@@ -151,11 +151,6 @@ export function linkTo(ctx: Context): Link | undefined {
   return spanContext !== undefined && trace.isSpanContextValid(spanContext)
     ? { context: spanContext }
     : undefined;
-}
-
-/** Runs `fn` with `span` active (its children and log lines see it). */
-export function inSpan<T>(span: Span, fn: () => T, parent: Context = context.active()): T {
-  return context.with(trace.setSpan(parent, span), fn);
 }
 
 /** The active context (the root one outside any span). */
