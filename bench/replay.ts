@@ -92,19 +92,33 @@ function lowStock(p: BenchProduct, stock: number): AnyEvent {
 }
 
 /**
- * n events as Inventory writes them: every product created, then sales of 3 round-robin over
- * the products, each followed by a low-stock event when it leaves the stock at or under the
- * reorder level (decide's rule), and a restock of 150 once under 10.
+ * How sales, restocks and low-stock events mix. `realistic`: staggered stocks of 30..199, sales of
+ * 3 round-robin, a restock of 150 under 10 (most events are stock_adjusted). `interleaved`: every
+ * product always at or under its reorder level (stock 10..20, sales of 1, restock of 10 under
+ * 10), so every stock_adjusted is followed by a low_stock: the worst case for a consumer that
+ * applies one type per handler call.
  */
-function replayEvents(n: number): AnyEvent[] {
+type Mix = 'realistic' | 'interleaved';
+
+const MIXES: Record<Mix, { start: (i: number) => number; sale: number; restock: number }> = {
+  realistic: { start: (i) => 30 + (i % 170), sale: 3, restock: 150 },
+  interleaved: { start: (i) => 20 - (i % 10), sale: 1, restock: 10 },
+};
+
+/**
+ * n events as Inventory writes them: every product created, then sales round-robin over the
+ * products, each change followed by a low-stock event when it leaves the stock at or under the
+ * reorder level (decide's rule), and a restock once under 10.
+ */
+function replayEvents(n: number, mix: Mix): AnyEvent[] {
   const products = benchProducts(PRODUCTS);
-  // Staggered so that products reach their reorder level at different times.
-  const stock = products.map((_, i) => 30 + (i % 170));
+  const { start, sale, restock } = MIXES[mix];
+  const stock = products.map((_, i) => start(i));
   const events: AnyEvent[] = products.map((p, i) => created(p, stock[i]!));
   for (let i = 0; events.length < n; i++) {
     const k = i % PRODUCTS;
     const p = products[k]!;
-    const change = stock[k]! < 10 ? 150 : -3;
+    const change = stock[k]! < 10 ? restock : -sale;
     events.push(adjusted(p, stock[k]!, change));
     stock[k]! += change;
     if (stock[k]! <= REORDER_LEVEL && events.length < n) events.push(lowStock(p, stock[k]!));
@@ -113,15 +127,20 @@ function replayEvents(n: number): AnyEvent[] {
 }
 
 export async function runReplayBench(ctx: BenchContext): Promise<void> {
+  say(`\n== replay: npm run cli -- replay over inventory-events into a shadow Sales ==`);
+  for (const mix of Object.keys(MIXES) as Mix[]) await replayMix(ctx, mix);
+}
+
+async function replayMix(ctx: BenchContext, mix: Mix): Promise<void> {
   const n = ctx.quick ? 20_000 : 100_000;
-  const events = replayEvents(n);
+  const events = replayEvents(n, mix);
   const counts = new Map<string, number>();
   for (const e of events)
     counts.set(e.metadata.event_type, (counts.get(e.metadata.event_type) ?? 0) + 1);
-  say(`\n== replay: npm run cli -- replay over inventory-events into a shadow Sales ==`);
+  const { sale, restock } = MIXES[mix];
   say(
-    `setup: N=${n.toLocaleString('en-US')} events (${[...counts].map(([t, c]) => `${c.toLocaleString('en-US')} ${t}`).join(', ')})` +
-      ` over ${PRODUCTS.toLocaleString('en-US')} products / 10 tenants (sales of 3 round-robin, a low-stock event after each that leaves stock at or under 20, restock of 150 under 10), produced first into a fresh 3-partition topic;` +
+    `setup (${mix}): N=${n.toLocaleString('en-US')} events (${[...counts].map(([t, c]) => `${c.toLocaleString('en-US')} ${t}`).join(', ')})` +
+      ` over ${PRODUCTS.toLocaleString('en-US')} products / 10 tenants (sales of ${sale} round-robin, a low-stock event after each change that leaves stock at or under 20, restock of ${restock} under 10), produced first into a fresh 3-partition topic;` +
       ` then runReplay --from 1970-01-01 (src/cli/replay.ts): a shadow Sales on PGlite in a temp folder (its own group, consumer batches of 500,` +
       ` one at a time), then the event-by-event comparison with a live Sales database (PGlite in memory, empty).` +
       ` Timed from the call to the summary; peak RSS sampled every 100 ms during the run. Target: under 60 s.`,
@@ -179,7 +198,7 @@ export async function runReplayBench(ctx: BenchContext): Promise<void> {
       peaks.push(peak / 2 ** 20);
       before.push(rssBefore / 2 ** 20);
       say(
-        `  pglite run ${rep}: ${elapsed.toFixed(1)} s for ${n.toLocaleString('en-US')} events (${fmt(n / elapsed)} events/s);` +
+        `  ${mix} run ${rep}: ${elapsed.toFixed(1)} s for ${n.toLocaleString('en-US')} events (${fmt(n / elapsed)} events/s);` +
           ` peak RSS ${(peak / 2 ** 20).toFixed(0)} MiB (${(rssBefore / 2 ** 20).toFixed(0)} MiB before);` +
           ` ${result.comparison.events.toLocaleString('en-US')} low-stock events compared`,
       );
@@ -192,11 +211,11 @@ export async function runReplayBench(ctx: BenchContext): Promise<void> {
   ctx.record({
     section: 'replay',
     engine: 'pglite',
-    metric: `replay of ${n} events`,
+    metric: `replay of ${n} events (${mix})`,
     unit: 's',
     values: seconds,
     target: { op: '<', value: 60 },
-    setup: { n, products: PRODUCTS, peakRssMiB: peaks, rssBeforeMiB: before },
+    setup: { n, mix, products: PRODUCTS, peakRssMiB: peaks, rssBeforeMiB: before },
   });
-  say(`  pglite: ${spread(seconds)} s; peak RSS ${spread(peaks)} MiB`);
+  say(`  ${mix}: ${spread(seconds)} s; peak RSS ${spread(peaks)} MiB`);
 }

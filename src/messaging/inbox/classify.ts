@@ -99,13 +99,36 @@ function checkHeaders(headers: Record<string, string>, envelope: Envelope): void
   }
 }
 
-/** `items` cut into runs of consecutive items of one type, in order: each run is one handler call. */
-export function runsOfOneType<T extends { type: string }>(items: readonly T[]): T[][] {
+/**
+ * `items` cut into runs of one type, each run one handler call, fewest runs first: records of
+ * different keys may be regrouped, records of one key never change order. Kafka orders a partition,
+ * but the contract promises order per key only (keys.ts), and a topic where types interleave
+ * (stock_adjusted, low_stock, stock_adjusted…) would otherwise cost one handler call per record.
+ * Each pass takes the type of the first item left, and from every key the longest prefix of that
+ * type still waiting; a key whose next item is of another type waits for a later pass. Items
+ * without a key (undefined) keep their order among themselves.
+ */
+export function runsOfOneType<T extends { type: string }>(
+  items: readonly T[],
+  keyOf: (item: T) => string | undefined = () => undefined,
+): T[][] {
   const runs: T[][] = [];
-  for (const item of items) {
-    const last = runs[runs.length - 1];
-    if (last !== undefined && last[0]?.type === item.type) last.push(item);
-    else runs.push([item]);
+  let left: readonly T[] = items;
+  while (left.length > 0) {
+    const type = left[0]!.type;
+    const waiting = new Set<string | undefined>();
+    const run: T[] = [];
+    const rest: T[] = [];
+    for (const item of left) {
+      const key = keyOf(item);
+      if (item.type === type && !waiting.has(key)) run.push(item);
+      else {
+        waiting.add(key);
+        rest.push(item);
+      }
+    }
+    runs.push(run);
+    left = rest;
   }
   return runs;
 }

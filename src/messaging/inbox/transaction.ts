@@ -1,7 +1,8 @@
 /**
  * One transaction over accepted records: the inbox rows first, in one statement (the events it
- * already holds are duplicates: no effect), then each run of consecutive new events of one type
- * in one call of that type's handler. Metrics and afterCommit callbacks only once it committed.
+ * already holds are duplicates: no effect), then the new events in runs of one type (order kept per
+ * Kafka key: classify.ts runsOfOneType), each run in one call of that type's handler. Metrics and
+ * afterCommit callbacks only once it committed.
  * On failure, the record to blame (if one can be) is charged an attempt.
  */
 import { performance } from 'node:perf_hooks';
@@ -64,7 +65,7 @@ export async function applyInTransaction<DB>(
               logOf(logger, item).debug('duplicate event: already in the inbox, skipped');
             });
           }
-          for (const run of runsOfOneType(fresh)) {
+          for (const run of runsOfOneType(fresh, keyOf)) {
             const first = run[0] as Accepted<DB>;
             // A failing run has no single culprit; the one-by-one fallback finds it.
             current = run.length === 1 ? first : undefined;
@@ -135,6 +136,11 @@ function handlerParent<DB>(
       .map(linkTo)
       .filter((l): l is Link => l !== undefined),
   };
+}
+
+/** The record's Kafka key: the unit of order (latin1: any bytes, one char each, cheap). */
+function keyOf<DB>(item: Accepted<DB>): string | undefined {
+  return item.record.key?.toString('latin1');
 }
 
 /**

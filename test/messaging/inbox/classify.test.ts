@@ -175,3 +175,32 @@ test('runsOfOneType cuts items into runs of consecutive items of one type, in or
     [1, 1, 1],
   );
 });
+
+test('runsOfOneType regroups items of different keys by type, keeping each key in order', () => {
+  // Two products whose stock_adjusted (a) and low_stock (l) interleave, as a topic carries them.
+  const items = [
+    { type: 'a', key: 'p1', i: 0 },
+    { type: 'l', key: 'p1', i: 1 },
+    { type: 'a', key: 'p2', i: 2 },
+    { type: 'l', key: 'p2', i: 3 },
+    { type: 'a', key: 'p1', i: 4 },
+    { type: 'a', key: 'p3', i: 5 },
+  ];
+  const runs = runsOfOneType(items, (item) => item.key);
+  assert.deepEqual(
+    runs.map((run) => run.map(({ i }) => i)),
+    [[0, 2, 5], [1, 3], [4]],
+    'per key, the order is kept: p1 a, l, a; p2 a, l; p3 a',
+  );
+  for (const key of ['p1', 'p2', 'p3']) {
+    const order = runs.flat().filter((item) => item.key === key).map(({ i }) => i);
+    assert.deepEqual(order, [...order].sort((x, y) => x - y), `order of ${key}`);
+  }
+  assert.equal(runs.flat().length, items.length, 'every item once');
+  // One key: nothing to regroup.
+  const one = ['a', 'l', 'a', 'l'].map((type, i) => ({ type, i }));
+  assert.deepEqual(
+    runsOfOneType(one, () => 'k').map((run) => run.map(({ i }) => i)),
+    [[0], [1], [2], [3]],
+  );
+});
