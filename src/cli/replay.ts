@@ -84,8 +84,8 @@ priority, notifications, forecasts. Nothing live changes (dry run).
                        (ERP_KAFKA_GROUP_NOT_EMPTY) while the group has live members.
   -h, --help           this text
 
-The shadow starts from live Sales' products, orders and (before a --from time) demand history,
-read from SALES_DATABASE_URL, else the PGlite folder DATA_DIR/sales/pglite (stop Sales first
+The shadow starts from live Sales' products, orders and, for a --from time, the demand history
+before it and the alerts open at it (at their priority then), read from SALES_DATABASE_URL, else the PGlite folder DATA_DIR/sales/pglite (stop Sales first
 there: one process at a time). Progress goes to stderr, differences and the summary to stdout.`;
 
 const PROGRESS_EVERY_MS = 1000;
@@ -211,10 +211,10 @@ export async function runReplay(options: ReplayOptions, output: Output): Promise
     await migrate(shadow, serviceMigrations(service, settings, shadowConfig));
     const seeded = await seedShadow(options.live, shadow, {
       ...(options.tenant === undefined ? {} : { tenant: options.tenant }),
-      ...(options.from instanceof Date ? { demandBefore: options.from } : {}),
+      ...(options.from instanceof Date ? { before: options.from } : {}),
     });
     output.err(
-      `shadow: ${dir}, seeded with ${seeded.products} products, ${seeded.orders} orders, ${seeded.demand_history} demand rows; group ${groupId}`,
+      `shadow: ${dir}, seeded with ${seeded.products} products, ${seeded.orders} orders, ${seeded.demand_history} demand rows, ${seeded.alerts} open alerts; group ${groupId}`,
     );
 
     let lastProgress = Date.now();

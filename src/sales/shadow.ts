@@ -6,11 +6,13 @@
  * inventory event carries, and which decide pending quantities and so alert priorities), its
  * products (so that a stock adjustment of a product created before the replay has a row), and
  * its demand history before the replay's start (the outflow behind forecasts, without the
- * replayed events' own outflow twice). It starts with no alerts, forecasts or notifications:
+ * replayed events' own outflow twice), and the alerts that were open at the replay's start, at
+ * the priority they had then (so that a replayed event updates or escalates them as it did live,
+ * instead of opening them anew). It starts with no alert history, forecasts or notifications:
  * those are what the replay produces and what is compared.
  */
 import { sql } from 'kysely';
-import type { Kysely } from 'kysely';
+import type { Kysely, RawBuilder } from 'kysely';
 import type { Database } from '../platform/index.ts';
 import type { SalesDB } from './db.ts';
 import type { NotificationChannel } from './notifications/channel.ts';
@@ -29,33 +31,35 @@ export function silentChannels(settings: SalesSettings): NotificationChannel[] {
 export interface SeedOptions {
   /** Only this tenant's rows. Default: every tenant. */
   tenant?: string;
-  /** Demand history before this time only. Default: none copied. */
-  demandBefore?: Date;
+  /**
+   * The replay's start: demand history before it, and the alerts open at it, are copied.
+   * Default: neither (a start given as offsets has no time).
+   */
+  before?: Date;
   /** Rows per page. Default: 1000. */
   pageSize?: number;
 }
 
 /** Rows copied per table. */
-export type SeedSummary = Record<'products' | 'orders' | 'order_lines' | 'demand_history', number>;
+export type SeedSummary = Record<
+  'products' | 'orders' | 'order_lines' | 'demand_history' | 'alerts',
+  number
+>;
 
 type Table = keyof SalesDB;
 
-/** Copies a table page by page (bounded memory), in key order; `omit` leaves serial ids behind. */
-async function copyTable(
+/** Copies the rows of `select` page by page (bounded memory) into `table`; `omit` leaves serial ids behind. */
+async function copyRows(
   from: Kysely<SalesDB>,
   to: Kysely<SalesDB>,
   table: Table,
-  key: readonly string[],
-  where: ReturnType<typeof sql>,
+  select: (limit: number, offset: number) => RawBuilder<Record<string, unknown>>,
   pageSize: number,
   omit: readonly string[] = [],
 ): Promise<number> {
   let copied = 0;
   for (let offset = 0; ; offset += pageSize) {
-    const page = await sql<Record<string, unknown>>`
-      SELECT * FROM ${sql.table(table)} WHERE ${where}
-      ORDER BY ${sql.join(key.map((k) => sql.ref(k)))} LIMIT ${pageSize} OFFSET ${offset}
-    `.execute(from);
+    const page = await select(pageSize, offset).execute(from);
     if (page.rows.length === 0) return copied;
     const rows = page.rows.map((row) =>
       Object.fromEntries(Object.entries(row).filter(([column]) => !omit.includes(column))),
@@ -69,6 +73,30 @@ async function copyTable(
   }
 }
 
+/** Rows of `table` matching `where`, in key order. */
+const rowsOf =
+  (table: Table, key: readonly string[], where: RawBuilder<unknown>) =>
+  (limit: number, offset: number) => sql<Record<string, unknown>>`
+    SELECT * FROM ${sql.table(table)} WHERE ${where}
+    ORDER BY ${sql.join(key.map((k) => sql.ref(k)))} LIMIT ${limit} OFFSET ${offset}`;
+
+/**
+ * Alerts open at `at`, as they were then: opened before it, not acknowledged by then, at the
+ * priority of their last change before it.
+ */
+const alertsOpenAt = (at: Date, tenant: RawBuilder<unknown>) => (limit: number, offset: number) =>
+  sql<Record<string, unknown>>`
+      SELECT a.id, a.tenant_id, a.product_id, a.product_sku, a.product_name, 'open' AS status,
+        COALESCE((SELECT h.priority FROM alert_history h
+                  WHERE h.alert_id = a.id AND h.at < ${at} ORDER BY h.id DESC LIMIT 1),
+                 a.priority) AS priority,
+        a.current_stock, a.reorder_level, a.pending_order_quantity, a.days_of_stock_remaining,
+        a.source_event_id, a.opened_at, a.updated_at, NULL::timestamptz AS acknowledged_at
+      FROM alerts a
+      WHERE ${tenant} AND a.opened_at < ${at}
+        AND (a.acknowledged_at IS NULL OR a.acknowledged_at >= ${at})
+      ORDER BY a.id LIMIT ${limit} OFFSET ${offset}`;
+
 export async function seedShadow(
   live: Database<SalesDB>,
   shadow: Database<SalesDB>,
@@ -77,19 +105,28 @@ export async function seedShadow(
   const pageSize = options.pageSize ?? 1000;
   const tenant = options.tenant === undefined ? sql`true` : sql`tenant_id = ${options.tenant}`;
   const copy = (table: Table, key: string[], where = tenant, omit: string[] = []) =>
-    copyTable(live.db, shadow.db, table, key, where, pageSize, omit);
+    copyRows(live.db, shadow.db, table, rowsOf(table, key, where), pageSize, omit);
+  const at = options.before;
   return {
     products: await copy('products', ['tenant_id', 'product_id']),
     orders: await copy('orders', ['id']),
     order_lines: await copy('order_lines', ['order_id', 'line_no']),
     demand_history:
-      options.demandBefore === undefined
+      at === undefined
         ? 0
-        : await copy(
-            'demand_history',
-            ['id'],
-            sql`${tenant} AND occurred_at < ${options.demandBefore}`,
-            ['id'],
+        : await copy('demand_history', ['id'], sql`${tenant} AND occurred_at < ${at}`, ['id']),
+    alerts:
+      at === undefined
+        ? 0
+        : await copyRows(
+            live.db,
+            shadow.db,
+            'alerts',
+            alertsOpenAt(
+              at,
+              options.tenant === undefined ? sql`true` : sql`a.tenant_id = ${options.tenant}`,
+            ),
+            pageSize,
           ),
   };
 }

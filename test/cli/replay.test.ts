@@ -188,6 +188,54 @@ test('what live Sales did differently is printed per event; filters and position
   }
 });
 
+test('a replay from a time in the middle starts from the alerts open then, at their priority then', async () => {
+  const third = uniqueName('tenant');
+  const headers = await system.headers(third);
+  const created = await system.inventory.http.inject({
+    method: 'POST',
+    url: '/api/v1/products',
+    headers,
+    payload: { ...laptopBody, sku: 'C-1' },
+  });
+  assert.equal(created.statusCode, 201, created.body);
+  const adjust = async (change: number) => {
+    const adjusted = await system.inventory.http.inject({
+      method: 'POST',
+      url: `/api/v1/products/${created.json().id}/stock-adjustments`,
+      headers,
+      payload: { quantity_change: change, reason: 'sale' },
+    });
+    assert.equal(adjusted.statusCode, 201, adjusted.body);
+  };
+  const changes = async () =>
+    (
+      await sql<{ change: string }>`
+        SELECT h.change FROM alert_history h JOIN alerts a ON a.id = h.alert_id
+        WHERE a.tenant_id = ${third} ORDER BY h.id`.execute(system.salesDb.db)
+    ).rows.map((r) => r.change);
+  await adjust(-92);
+  await waitUntil('live Sales opened the alert', async () => (await changes()).length === 1);
+  // Later than the alert's opening by Sales' clock and earlier than the next record.
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  const from = new Date();
+  await adjust(-7);
+  await waitUntil('live Sales changed the alert again', async () => (await changes()).length === 2);
+  const live = await changes();
+  const output = capture();
+  const result = await runReplay(replayOptions({ from, tenant: third }), output);
+  assert.equal(result.seeded.alerts, 1, 'the alert open at --from');
+  assert.equal(result.comparison.events, 1);
+  assert.deepEqual(result.comparison.shadowChanges, { [live[1]!]: 1 });
+  assert.equal(result.comparison.differing, 0, output.lines.out.join('\n'));
+  assert.match(output.lines.err.join('\n'), /1 open alerts/);
+
+  // From a time before the alert opened, it is not seeded: the replay opens it as live did.
+  const whole = await runReplay(replayOptions({ from: new Date(0), tenant: third }), capture());
+  assert.equal(whole.seeded.alerts, 0);
+  assert.deepEqual(whole.comparison.shadowChanges, { opened: 1, [live[1]!]: 1 });
+  assert.equal(whole.comparison.differing, 0);
+});
+
 test('replay usage errors exit 2', async () => {
   for (const [args, message] of [
     [['replay'], /replay needs --from/],
