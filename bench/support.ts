@@ -116,7 +116,7 @@ export interface BenchDatabase<DB> {
 }
 
 /** Every migration of a service, as the service kit runs them. */
-function migrationsOf<DB, S, E>(service: ServiceDefinition<DB, S, E>): Migration[] {
+export function migrationsOf<DB, S, E>(service: ServiceDefinition<DB, S, E>): Migration[] {
   const { config, settings } = loadServiceConfig(service.settings, {});
   return serviceMigrations(service, settings, config);
 }
