@@ -1,10 +1,18 @@
 /**
- * `npm run cli -- schemas register | check | diff`: the contract's JSON Schemas against the
- * schema registry at SCHEMA_REGISTRY_URL, one subject per event type and major version on its
+ * `npm run cli -- schemas register | check | diff | export`: the contract's JSON Schemas against
+ * the schema registry at SCHEMA_REGISTRY_URL, one subject per event type and major version on its
  * topic (`<topic>-<event type>`). The functions take their client and subjects, so tests run
  * them on changed schemas without changing the contract.
+ *
+ * `export --dir` writes the subjects as files (`<subject>.json`) and `register --dir` registers
+ * such files instead of the contract: the repository keeps the released contract in
+ * schemas/released/, and CI registers it into a fresh registry before it checks the contract
+ * against it, so that a breaking change fails CI as it would fail against production's registry.
  */
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { describeChange, diffSchemas } from '../contract/index.ts';
+import type { JsonSchema } from '../contract/index.ts';
 import {
   compatibilityOf,
   createSchemaRegistryClient,
@@ -18,7 +26,7 @@ import type { Output } from './dlq.ts';
 import { parseCommand } from './args.ts';
 import { usageError } from './errors.ts';
 
-export const SCHEMAS_USAGE = `Usage: npm run cli -- schemas <command> [--subject <name>]
+export const SCHEMAS_USAGE = `Usage: npm run cli -- schemas <command> [--subject <name>] [--dir <folder>]
 
 Commands:
   register   set every subject's compatibility (${SCHEMA_COMPATIBILITY}) and register the
@@ -27,18 +35,27 @@ Commands:
              with what the registry holds; 0 when every subject holds it or may take it
   diff       print what changed, field by field, from each subject's latest version to the
              contract
+  export     write the contract's schemas into --dir, one <subject>.json each (no registry)
 
 Options:
   --subject <name>  only this subject (e.g. inventory-events-inventory.low_stock)
+  --dir <folder>    export: where to write; register: register the files there (e.g. the
+                    released contract, schemas/released) instead of the contract
   -h, --help        this text
 
 The registry is SCHEMA_REGISTRY_URL (e.g. http://127.0.0.1:8280/apis/ccompat/v7); subjects follow
 KAFKA_INVENTORY_TOPIC and KAFKA_SALES_TOPIC. Exit status: 0 done, 1 failed, 2 bad usage.`;
 
+/** A subject and its schema: all that register, check and diff need. */
+type Subject = Pick<SchemaSubject, 'subject' | 'schema'>;
+
 export interface SchemasOptions {
   client: SchemaRegistryClient;
-  /** What to register or compare: the contract's (schemaSubjects) unless a test changes them. */
-  subjects: readonly SchemaSubject[];
+  /**
+   * What to register or compare: the contract's (schemaSubjects), or files (register --dir), or
+   * a test's changed schemas.
+   */
+  subjects: readonly Subject[];
 }
 
 const breakingLines = (subject: string, changes: readonly string[]): string[] =>
@@ -121,6 +138,46 @@ export async function schemasDiff(options: SchemasOptions, output: Output): Prom
   return 0;
 }
 
+/** One file per subject, `<subject>.json`: what `register --dir` reads back. */
+export async function schemasExport(
+  subjects: readonly SchemaSubject[],
+  dir: string,
+  output: Output,
+): Promise<number> {
+  await mkdir(dir, { recursive: true });
+  for (const s of subjects) {
+    const file = join(dir, `${s.subject}.json`);
+    await writeFile(file, `${JSON.stringify(s.schema, null, 2)}\n`);
+    output.out(`exported    ${s.subject}  ${file}`);
+  }
+  return 0;
+}
+
+/**
+ * The subjects of the `<subject>.json` files in `dir`, as `register` takes them (only subject and
+ * schema are read from them).
+ */
+export async function subjectsFromFiles(dir: string): Promise<Subject[]> {
+  const names = (await readdir(dir)).filter((n) => n.endsWith('.json')).sort();
+  if (names.length === 0) throw usageError(`--dir ${dir} holds no <subject>.json file`);
+  return Promise.all(
+    names.map(async (name) => {
+      const text = await readFile(join(dir, name), 'utf8');
+      let schema: unknown;
+      try {
+        schema = JSON.parse(text);
+      } catch (err) {
+        throw usageError(`${join(dir, name)} is not JSON: ${(err as Error).message}`);
+      }
+      if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) {
+        throw usageError(`${join(dir, name)} is not a JSON Schema object`);
+      }
+      const subject = basename(name, '.json');
+      return { subject, schema: schema as JsonSchema };
+    }),
+  );
+}
+
 const COMMANDS = { register: schemasRegister, check: schemasCheck, diff: schemasDiff } as const;
 
 export async function schemasCommand(
@@ -128,35 +185,54 @@ export async function schemasCommand(
   output: Output,
   env: Record<string, string | undefined> | undefined,
 ): Promise<number> {
-  const parsed = parseCommand(argv, { subject: { type: 'string' } }, SCHEMAS_USAGE, (line) =>
-    output.out(line),
+  const parsed = parseCommand(
+    argv,
+    { subject: { type: 'string' }, dir: { type: 'string' } },
+    SCHEMAS_USAGE,
+    (line) => output.out(line),
   );
   if (parsed === undefined) return 0;
   const { values, positionals } = parsed;
   const [command, ...rest] = positionals;
-  if (command === undefined || !Object.hasOwn(COMMANDS, command)) {
+  if (command === undefined || !(Object.hasOwn(COMMANDS, command) || command === 'export')) {
     throw usageError(
-      `schemas needs one of ${Object.keys(COMMANDS).join(', ')}${command === undefined ? '' : `, got "${command}"`}`,
+      `schemas needs one of ${[...Object.keys(COMMANDS), 'export'].join(', ')}${command === undefined ? '' : `, got "${command}"`}`,
     );
   }
   if (rest.length > 0) throw usageError(`unexpected argument "${rest[0]}"`);
+  if (values.dir !== undefined && command !== 'export' && command !== 'register') {
+    throw usageError(`--dir applies to export and register, not to ${command}`);
+  }
   const config = loadConfig(env);
+  if (command === 'export') {
+    if (values.dir === undefined) throw usageError('schemas export needs --dir <folder>');
+    return schemasExport(
+      selected(schemaSubjects(config.kafka), values.subject),
+      values.dir,
+      output,
+    );
+  }
   if (config.schemaRegistryUrl === undefined) {
     throw usageError(
       'SCHEMA_REGISTRY_URL is not set (e.g. http://127.0.0.1:8280/apis/ccompat/v7; `npm run registry:start` runs one)',
     );
   }
-  let subjects = schemaSubjects(config.kafka);
-  if (values.subject !== undefined) {
-    subjects = subjects.filter((s) => s.subject === values.subject);
-    if (subjects.length === 0) {
-      throw usageError(
-        `no subject "${values.subject}"; the contract's are: ${schemaSubjects(config.kafka)
-          .map((s) => s.subject)
-          .join(', ')}`,
-      );
-    }
-  }
+  const subjects = selected(
+    values.dir === undefined ? schemaSubjects(config.kafka) : await subjectsFromFiles(values.dir),
+    values.subject,
+  );
   const client = createSchemaRegistryClient({ url: config.schemaRegistryUrl });
   return COMMANDS[command as keyof typeof COMMANDS]({ client, subjects }, output);
+}
+
+/** `subjects`, or only the one named by --subject (a usage error when there is no such subject). */
+function selected<S extends Subject>(subjects: S[], name: string | undefined): S[] {
+  if (name === undefined) return subjects;
+  const found = subjects.filter((s) => s.subject === name);
+  if (found.length === 0) {
+    throw usageError(
+      `no subject "${name}"; there are: ${subjects.map((s) => s.subject).join(', ')}`,
+    );
+  }
+  return found;
 }

@@ -4,6 +4,9 @@
  * changed contracts are the generated JSON Schemas transformed here: the contract is not edited.
  */
 import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { ensureRegistry } from '../../scripts/registry.ts';
 import type { Output } from '../../src/cli/dlq.ts';
@@ -156,6 +159,72 @@ test('register: the registry refuses an incompatible schema; exit 1 naming the f
     `incompatible ${changed.subject}: payload.priority_hint: added (required string), breaking`,
   );
   assert.equal((await client.latest(changed.subject))?.version, 1, 'nothing registered');
+});
+
+test('export writes one <subject>.json per subject; register --dir registers those files, and check holds the contract against them', async () => {
+  const env = uniqueEnv();
+  const dir = await mkdtemp(join(tmpdir(), 'erp-schemas-'));
+  try {
+    const exported = capture();
+    assert.equal(await runCli(['schemas', 'export', '--dir', dir], exported, env), 0);
+    const subjects = schemaSubjects(loadConfig(env).kafka);
+    assert.deepEqual((await readdir(dir)).sort(), subjects.map((s) => `${s.subject}.json`).sort());
+    const lowStock = subjects.find((s) => s.eventType === 'inventory.low_stock')!;
+    assert.deepEqual(
+      JSON.parse(await readFile(join(dir, `${lowStock.subject}.json`), 'utf8')),
+      lowStock.schema,
+    );
+
+    // A released contract that had a field the contract no longer requires… is what the files
+    // hold here: the low-stock file gets a required field of its own, as if it was removed since.
+    const file = join(dir, `${lowStock.subject}.json`);
+    const released = withPayload(lowStock.schema, (p) => {
+      p.properties['warehouse_code'] = { type: 'string' };
+      p.required.push('warehouse_code');
+    });
+    await writeFile(file, JSON.stringify(released));
+    const register = capture();
+    assert.equal(
+      await runCli(['schemas', 'register', '--dir', dir], register, env),
+      0,
+      register.err_.join('\n'),
+    );
+    assert.equal(register.out_.filter((l) => l.startsWith('registered ')).length, subjects.length);
+    const latest = await client.latest(lowStock.subject);
+    assert.deepEqual(latest?.schema, released, 'the file was registered, not the contract');
+
+    const check = capture();
+    assert.equal(await runCli(['schemas', 'check'], check, env), 1, check.out_.join('\n'));
+    assert.ok(
+      check.err_.some((l) => l.includes(lowStock.subject) && l.includes('payload.warehouse_code')),
+      check.err_.join('\n'),
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('export and --dir usage errors exit 2', async () => {
+  const env = uniqueEnv();
+  const empty = await mkdtemp(join(tmpdir(), 'erp-schemas-'));
+  try {
+    await writeFile(join(empty, 'notes.txt'), 'not a schema');
+    for (const args of [
+      ['schemas', 'export'],
+      ['schemas', 'check', '--dir', empty],
+      ['schemas', 'register', '--dir', empty],
+    ]) {
+      const result = capture();
+      assert.equal(await runCli(args, result, env), 2, args.join(' '));
+      assert.match(result.err_[0] ?? '', /^error ERP_CLI_USAGE: /, args.join(' '));
+    }
+    await writeFile(join(empty, 'x.json'), '{ not json');
+    const bad = capture();
+    assert.equal(await runCli(['schemas', 'register', '--dir', empty], bad, env), 2);
+    assert.match(bad.err_[0]!, /x\.json is not JSON/);
+  } finally {
+    await rm(empty, { recursive: true, force: true });
+  }
 });
 
 test('usage errors exit 2 (ERP_CLI_USAGE); an unreachable registry is ERP_SCHEMA_REGISTRY_UNREACHABLE, exit 1', async () => {

@@ -17,7 +17,7 @@ import type { SchemaSubject } from './subjects.ts';
  */
 export async function compatibilityOf(
   client: SchemaRegistryClient,
-  s: SchemaSubject,
+  s: Pick<SchemaSubject, 'subject' | 'schema'>,
 ): Promise<{
   compatible: boolean;
   registered: boolean;
