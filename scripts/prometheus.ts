@@ -21,14 +21,14 @@
  * rule evaluation interval), PROMETHEUS_DATA_DIR (default <repo>/.data/prometheus).
  */
 import { existsSync } from 'node:fs';
-import { cp, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { cp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { AppError } from '../src/platform/errors.ts';
 import { logger, runMain } from './lib/cli.ts';
 import { answers, daemonStatus, ensureDaemon, launch, portFrom, stopDaemon } from './lib/daemon.ts';
 import type { Daemon } from './lib/daemon.ts';
+import { ensureDebianPackage } from './lib/apt.ts';
 import { run } from './lib/process.ts';
-import { withStartLock } from './lib/start-lock.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 /** The shipped configuration: prometheus.yml, rules.yml, rules.test.yml, targets/. */
@@ -74,52 +74,16 @@ const prometheus = (): Daemon => ({
   },
 });
 
-/** apt-get output for the error message: the end, where the reason is. */
-const failure = (what: string, out: string) =>
-  new AppError('ERP_PROMETHEUS_INSTALL_FAILED', `${what}:\n${out.slice(-3000)}`);
-
-/**
- * Installs Debian's `prometheus` unless /usr/bin/prometheus and promtool are there. One process at
- * a time (parallel test files both ask); apt-get waits for dpkg's own lock as well.
- */
-export async function ensurePrometheusInstalled(): Promise<void> {
-  if (existsSync(PROMETHEUS) && existsSync(PROMTOOL)) return;
-  await mkdir(dataDir(), { recursive: true });
-  await withStartLock(
-    {
-      file: join(dataDir(), 'install.lock'),
-      startTimeoutMs: 600_000,
-      timeoutError: (owner) =>
-        failure(`another process (${owner}) has been installing Prometheus for too long`, ''),
-    },
-    async () => {
-      if (existsSync(PROMETHEUS) && existsSync(PROMTOOL)) return;
-      if (process.getuid?.() !== 0) {
-        throw failure('Prometheus is not installed and only root can install it', '');
-      }
-      say('installing the Debian package prometheus (once)…');
-      const started = Date.now();
-      const aptGet = (...args: string[]) =>
-        run('env', [
-          'DEBIAN_FRONTEND=noninteractive',
-          'apt-get',
-          '-o',
-          'DPkg::Lock::Timeout=300',
-          ...args,
-        ]);
-      const install = () => aptGet('install', '-y', '--no-install-recommends', 'prometheus');
-      let installed = await install();
-      // A machine whose package lists were never fetched knows no such package: fetch them once.
-      if (installed.code !== 0) {
-        const updated = await aptGet('update');
-        if (updated.code !== 0) throw failure('apt-get update failed', updated.out);
-        installed = await install();
-      }
-      if (installed.code !== 0) throw failure('apt-get install prometheus failed', installed.out);
-      await stopSystemService();
-      say(`installed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    },
-  );
+/** Debian's `prometheus` (with promtool), installed the first time (lib/apt.ts). */
+export function ensurePrometheusInstalled(): Promise<void> {
+  return ensureDebianPackage({
+    name: 'prometheus',
+    binaries: [PROMETHEUS, PROMTOOL],
+    lockDir: dataDir(),
+    errorCode: 'ERP_PROMETHEUS_INSTALL_FAILED',
+    say,
+    afterInstall: stopSystemService,
+  });
 }
 
 /**

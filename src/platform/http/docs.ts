@@ -31,12 +31,15 @@ type Asset = keyof typeof ASSETS;
 const assetParams = z.strictObject({ file: z.enum(Object.keys(ASSETS) as [Asset, ...Asset[]]) });
 
 // Relative URLs (the page is /docs, so ./docs/... is /docs/...): it works behind a proxy that
-// mounts the service under a prefix.
+// mounts the service under a prefix. The empty icon keeps browsers from asking for
+// /favicon.ico, which answers 401 like every path that is not a public route.
 const PAGE = `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>API docs</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="./docs/assets/swagger-ui.css">
 </head>
 <body>
