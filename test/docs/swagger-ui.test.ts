@@ -38,7 +38,8 @@ for (const name of ['inventory', 'sales'] as const) {
     );
     assert.ok(operations.length >= 5, operations.join(', '));
 
-    const { page, problems } = await watchedPage(browser);
+    const watched = await watchedPage(browser);
+    const { page } = watched;
     await page.goto(`${base}/docs`);
     await page.locator('.opblock').first().waitFor({ timeout: 30_000 });
     assert.equal(
@@ -59,7 +60,7 @@ for (const name of ['inventory', 'sales'] as const) {
       );
     assert.deepEqual([...shown].sort(), [...operations].sort());
     await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
-    assert.deepEqual(problems(), []);
+    assert.deepEqual(watched.problems(), []);
     await page.close();
   });
 }

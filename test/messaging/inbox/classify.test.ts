@@ -193,8 +193,15 @@ test('runsOfOneType regroups items of different keys by type, keeping each key i
     'per key, the order is kept: p1 a, l, a; p2 a, l; p3 a',
   );
   for (const key of ['p1', 'p2', 'p3']) {
-    const order = runs.flat().filter((item) => item.key === key).map(({ i }) => i);
-    assert.deepEqual(order, [...order].sort((x, y) => x - y), `order of ${key}`);
+    const order = runs
+      .flat()
+      .filter((item) => item.key === key)
+      .map(({ i }) => i);
+    assert.deepEqual(
+      order,
+      [...order].sort((x, y) => x - y),
+      `order of ${key}`,
+    );
   }
   assert.equal(runs.flat().length, items.length, 'every item once');
   // One key: nothing to regroup.
