@@ -6,7 +6,9 @@
  * per low-stock event, Sales `alert_history.at` minus Inventory `events.occurred_at`.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -19,7 +21,14 @@ import { createMetricsRegistry, loadServiceConfig } from '../src/platform/index.
 import { benchAuth } from './auth.ts';
 import type { BenchAuth } from './auth.ts';
 import { createHttpClient, type HttpClient } from './http-client.ts';
-import { sayTracingRatio, tracingEnv, tracingLabel, type TracingVariant } from './tracing.ts';
+import { cpuSecondsOf, profileShares } from './cpu-profile.ts';
+import {
+  sayTracingRatio,
+  tracingEnv,
+  tracingLabel,
+  zipkinCpuSeconds,
+  type TracingVariant,
+} from './tracing.ts';
 import type { SalesDB } from '../src/sales/index.ts';
 import { benchConfig, buildBenchSales, processedCount } from './sales-app.ts';
 import {
@@ -101,6 +110,66 @@ export async function runE2e(ctx: BenchContext): Promise<void> {
     } finally {
       for (const system of systems.values()) await system.close();
     }
+    if (variants.includes('zipkin')) await profileTracingOff(ctx, engine, seconds);
+  }
+}
+
+/** Where the tracing code is: what runs, with tracing off, only because tracing exists. */
+const TRACING_CODE =
+  /\/src\/(platform|messaging)\/tracing\.ts$|\/src\/platform\/http\/tracing\.ts$|\/node_modules\/@opentelemetry\//;
+
+/**
+ * Tracing off, profiled: one more system with tracing off whose services run under V8's sampling
+ * profiler, loaded as in (a); the share of their CPU samples spent in tracing code is what tracing
+ * costs a deployment that leaves it off (each helper returns at its first line, tracingOn()).
+ * Not one of the measured systems above: the profiler's own cost would skew their ratio.
+ */
+async function profileTracingOff(ctx: BenchContext, engine: Engine, seconds: number) {
+  const dir = await mkdtemp(join(tmpdir(), 'bench-cpu-prof-'));
+  try {
+    const system = await startSystem(ctx, engine, 'off', {
+      NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${dir} --cpu-prof-interval=200`,
+    });
+    try {
+      const products = await createProducts(system, PRODUCTS_PER_RUN);
+      await caughtUp(system, 'inventory.product_created');
+      const before = await system.processed('inventory.low_stock');
+      const { results } = await closedLoop(system, products, CONCURRENCY, seconds);
+      const ok = results.filter((r) => r.status === 201).length;
+      await waitFor(
+        'Sales caught up',
+        async () => (await system.processed('inventory.low_stock')) >= before + ok,
+        CATCH_UP_TIMEOUT_MS,
+      );
+    } finally {
+      // The profiles are written as the processes exit.
+      await system.close();
+    }
+    const shares = await profileShares(dir, (url) => TRACING_CODE.test(url));
+    const samples = shares.reduce((n, s) => n + s.samples, 0);
+    const matching = shares.reduce((n, s) => n + s.matching, 0);
+    const share = (100 * matching) / Math.max(samples, 1);
+    say(
+      `  ${engine} [tracing off, profiled]: ${matching} of ${samples} CPU samples of both services (every 200 µs, ${seconds} s of load and the catch-up) in tracing code` +
+        ` (src/platform/tracing.ts, src/messaging/tracing.ts, src/platform/http/tracing.ts, @opentelemetry/*): ${share.toFixed(3)} %`,
+    );
+    for (const s of shares) {
+      say(
+        `    ${s.file}: ${s.matching}/${s.samples}` +
+          (s.top.length === 0 ? '' : ` (${s.top.map(([f, n]) => `${f} ${n}`).join(', ')})`),
+      );
+    }
+    ctx.record({
+      section: 'e2e',
+      engine,
+      metric: "tracing off: share of the services' CPU samples in tracing code",
+      unit: '%',
+      values: [share],
+      target: { op: '<', value: 2 },
+      setup: { seconds, concurrency: CONCURRENCY, samples, matching },
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 }
 
@@ -120,12 +189,14 @@ async function measureE2e(
   const throughput = series(systems);
   const catchUp = series(systems);
   const cpuPerAdjustment = series(systems);
+  const zipkinCpu: number[] = [];
   for (let rep = 1; rep <= ctx.reps; rep++) {
     for (const [variant, system] of systems) {
       const products = await createProducts(system, PRODUCTS_PER_RUN);
       await caughtUp(system, 'inventory.product_created');
       const before = await system.processed('inventory.low_stock');
       const cpuBefore = system.cpuSeconds?.();
+      const zipkinBefore = await zipkinCpuSeconds(variant);
       const { results, elapsed } = await closedLoop(system, products, CONCURRENCY, seconds);
       const loadEnd = performance.now();
       const ok = results.filter((r) => r.status === 201);
@@ -145,6 +216,12 @@ async function measureE2e(
           ? undefined
           : ((system.cpuSeconds!() - cpuBefore) * 1000) / ok.length;
       if (cpuMs !== undefined) cpuPerAdjustment.get(variant)!.push(cpuMs);
+      const zipkinAfter = await zipkinCpuSeconds(variant);
+      const zipkinMs =
+        zipkinBefore === undefined || zipkinAfter === undefined
+          ? undefined
+          : ((zipkinAfter - zipkinBefore) * 1000) / ok.length;
+      if (zipkinMs !== undefined) zipkinCpu.push(zipkinMs);
       throughput.get(variant)!.push(rate);
       catchUp.get(variant)!.push(behind);
       const statuses = countBy(results.map((r) => r.status));
@@ -153,7 +230,8 @@ async function measureE2e(
         `  ${engine}${label(variant)} (a) run ${rep}: ${fmt(rate)} adjustments/s (${ok.length} in ${elapsed.toFixed(1)} s;` +
           ` statuses ${JSON.stringify(statuses)}; HTTP p50 ${fmt(percentile(ms, 50))} ms p99 ${fmt(percentile(ms, 99))} ms);` +
           ` Sales caught up ${behind.toFixed(2)} s after the load ended` +
-          (cpuMs === undefined ? '' : `; services' CPU ${cpuMs.toFixed(2)} ms per adjustment`),
+          (cpuMs === undefined ? '' : `; services' CPU ${cpuMs.toFixed(2)} ms per adjustment`) +
+          (zipkinMs === undefined ? '' : `; Zipkin's CPU ${zipkinMs.toFixed(2)} ms per adjustment`),
       );
     }
   }
@@ -198,6 +276,11 @@ async function measureE2e(
   }
   sayTracingRatio(`  ${engine} (a) adjustments/s`, throughput);
   sayTracingRatio(`  ${engine} (a) services' CPU ms per adjustment`, cpuPerAdjustment, false);
+  if (zipkinCpu.length > 0) {
+    say(
+      `  ${engine} (a) Zipkin's own CPU (the trace backend, on the same cores) per adjustment: ${spread(zipkinCpu)} ms`,
+    );
+  }
 
   const quantiles = [50, 95, 99, 100] as const;
   const latency = new Map([...systems.keys()].map((v) => [v, quantiles.map(() => [] as number[])]));
@@ -257,13 +340,14 @@ async function startSystem(
   ctx: BenchContext,
   engine: Engine,
   variant: TracingVariant,
+  extraEnv: Record<string, string> = {},
 ): Promise<System> {
   const auth = await benchAuth();
   say(
     `  authentication: ${auth.mode === 'none' ? 'none (AUTH_MODE=none, X-Tenant-ID)' : 'development issuer, ES256 bearer tokens'}; ${tracingLabel(variant)}`,
   );
   return engine === 'postgres'
-    ? startProcesses(ctx, auth, await tracingEnv(variant))
+    ? startProcesses(ctx, auth, { ...(await tracingEnv(variant)), ...extraEnv })
     : startInProcess(ctx, engine, auth);
 }
 
@@ -358,15 +442,6 @@ async function startProcesses(
       await salesDb.close();
     },
   };
-}
-
-/** utime + stime of a live process, from /proc (Linux, as the bench machines). */
-function cpuSecondsOf(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // Fields 14 and 15 of stat(5), counted after the command: 12 and 13 here; in clock ticks (100/s).
-  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 async function scrapeProcessed(

@@ -3,7 +3,8 @@
  * tracing off (the default) and with tracing on, exporting every span to a real Zipkin (started by
  * scripts/zipkin.ts), and prints the ratio. Off is what every deployment without OTEL_* pays.
  */
-import { ensureZipkin } from '../scripts/zipkin.ts';
+import { ensureZipkin, zipkinPid } from '../scripts/zipkin.ts';
+import { cpuSecondsOf } from './cpu-profile.ts';
 import { fmt, median, say } from './support.ts';
 
 export type TracingVariant = 'off' | 'zipkin';
@@ -22,6 +23,16 @@ export function tracingLabel(variant: TracingVariant): string {
 export async function zipkinEndpoint(): Promise<string> {
   const zipkin = await ensureZipkin();
   return `${zipkin.url}/api/v2/spans`;
+}
+
+/**
+ * The CPU seconds Zipkin (the trace backend, a JVM sharing this machine's cores) has used so far;
+ * undefined with tracing off. Its share is what co-locating the backend costs, not the services.
+ */
+export async function zipkinCpuSeconds(variant: TracingVariant): Promise<number | undefined> {
+  if (variant === 'off') return undefined;
+  const pid = await zipkinPid();
+  return pid === null ? undefined : cpuSecondsOf(pid);
 }
 
 /** The environment of a service process for `variant` (explicit, whatever the bench's own is). */

@@ -16,7 +16,15 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AppError } from '../src/platform/errors.ts';
 import { logger, runMain } from './lib/cli.ts';
-import { answers, daemonStatus, ensureDaemon, launch, portFrom, stopDaemon } from './lib/daemon.ts';
+import {
+  answers,
+  daemonStatus,
+  ensureDaemon,
+  launch,
+  portFrom,
+  runningPid,
+  stopDaemon,
+} from './lib/daemon.ts';
 import type { Daemon } from './lib/daemon.ts';
 import { javaBin, javaMajor } from './lib/java.ts';
 import { fetchOnce, pomProperty } from './lib/maven.ts';
@@ -108,6 +116,9 @@ async function start(): Promise<ZipkinInfo> {
 }
 
 export const stopZipkin = (): Promise<void> => stopDaemon(zipkin());
+
+/** Its pid while it runs (the bench reads its CPU time). */
+export const zipkinPid = (): Promise<number | null> => runningPid(zipkin());
 
 if (import.meta.main) {
   runMain('zipkin', async () => {
