@@ -138,25 +138,38 @@ export async function runReplayBench(ctx: BenchContext): Promise<void> {
   const n = ctx.quick ? 20_000 : 100_000;
   const peaks = new Map<string, number>();
   for (const mix of Object.keys(MIXES) as Mix[])
-    peaks.set(mix, await replayMix(ctx, mix, n, ctx.reps));
+    peaks.set(mix, (await replayMix(ctx, mix, n, ctx.reps)).peakMiB);
   if (ctx.quick) return;
   // Bounded memory: the peak at a fifth of the events, beside the peak at all of them.
-  const small = await replayMix(ctx, 'realistic', n / 5, 1);
-  const ratio = peaks.get('realistic')! / small;
+  const small = n / 5;
+  const smallPeak = (await replayMix(ctx, 'realistic', small, 1)).peakMiB;
+  const ratio = peaks.get('realistic')! / smallPeak;
   say(
-    `  memory: peak RSS ${small.toFixed(0)} MiB for ${(n / 5).toLocaleString('en-US')} events, ${peaks.get('realistic')!.toFixed(0)} MiB for ${n.toLocaleString('en-US')} (×${ratio.toFixed(2)} for ×5 the events; most of it is the two PGlite instances, live and shadow)`,
+    `  memory: peak RSS ${smallPeak.toFixed(0)} MiB for ${small.toLocaleString('en-US')} events, ${peaks.get('realistic')!.toFixed(0)} MiB for ${n.toLocaleString('en-US')} (×${ratio.toFixed(2)} for ×5 the events; most of it is the two PGlite instances, live and shadow)`,
+  );
+  // What KAFKA_CONSUMER_ORDERING=key (the default) buys on an interleaved topic, both in this run.
+  const byKey = (await replayMix(ctx, 'interleaved', small, 1, 'key')).seconds;
+  const byPartition = (await replayMix(ctx, 'interleaved', small, 1, 'partition')).seconds;
+  say(
+    `  ordering: ${small.toLocaleString('en-US')} interleaved events in ${byKey.toFixed(1)} s with KAFKA_CONSUMER_ORDERING=key, ${byPartition.toFixed(1)} s with =partition (×${(byPartition / byKey).toFixed(1)})`,
   );
 }
 
-/** Runs one mix `reps` times; the median peak RSS (MiB). */
-async function replayMix(ctx: BenchContext, mix: Mix, n: number, reps: number): Promise<number> {
+/** Runs one mix `reps` times; the medians of its seconds and peak RSS (MiB). */
+async function replayMix(
+  ctx: BenchContext,
+  mix: Mix,
+  n: number,
+  reps: number,
+  ordering: 'key' | 'partition' = 'key',
+): Promise<{ seconds: number; peakMiB: number }> {
   const events = replayEvents(n, mix);
   const counts = new Map<string, number>();
   for (const e of events)
     counts.set(e.metadata.event_type, (counts.get(e.metadata.event_type) ?? 0) + 1);
   const { sale, restock } = MIXES[mix];
   say(
-    `setup (${mix}): N=${n.toLocaleString('en-US')} events (${[...counts].map(([t, c]) => `${c.toLocaleString('en-US')} ${t}`).join(', ')})` +
+    `setup (${mix}${ordering === 'key' ? '' : `, KAFKA_CONSUMER_ORDERING=${ordering}`}): N=${n.toLocaleString('en-US')} events (${[...counts].map(([t, c]) => `${c.toLocaleString('en-US')} ${t}`).join(', ')})` +
       ` over ${PRODUCTS.toLocaleString('en-US')} products / 10 tenants (sales of ${sale} round-robin, a low-stock event after each change that leaves stock at or under 20, restock of ${restock} under 10), produced first into a fresh 3-partition topic;` +
       ` then \`npm run cli -- replay --from 1970-01-01T00:00:00Z\` as its own process: a shadow Sales on PGlite in a temp folder (its own group, consumer batches of 500,` +
       ` one at a time), then the event-by-event comparison with live Sales (an empty PGlite folder).` +
@@ -197,6 +210,7 @@ async function replayMix(ctx: BenchContext, mix: Mix, n: number, reps: number): 
         KAFKA_INVENTORY_TOPIC: topic,
         KAFKA_SALES_TOPIC: salesTopic,
         KAFKA_CONSUMER_GROUP: uniqueName('bench-sales-group'),
+        KAFKA_CONSUMER_ORDERING: ordering,
       });
       const read = /records: (\d+) read/.exec(run.out)?.[1];
       if (run.code !== 0 || Number(read) !== n) {
@@ -217,14 +231,14 @@ async function replayMix(ctx: BenchContext, mix: Mix, n: number, reps: number): 
   ctx.record({
     section: 'replay',
     engine: 'pglite',
-    metric: `replay of ${n} events (${mix})`,
+    metric: `replay of ${n} events (${mix}${ordering === 'key' ? '' : `, ordering ${ordering}`})`,
     unit: 's',
     values: seconds,
     target: { op: '<', value: 60 },
     setup: { n, mix, products: PRODUCTS, peakRssMiB: peaks },
   });
   say(`  ${mix}: ${spread(seconds)} s; peak RSS ${spread(peaks)} MiB`);
-  return median(peaks);
+  return { seconds: median(seconds), peakMiB: median(peaks) };
 }
 
 interface CliRun {

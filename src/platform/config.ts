@@ -83,6 +83,12 @@ const sharedSchema = z.object({
   KAFKA_CLIENT_ID: env.text.default('erp-events'),
   KAFKA_TOPIC_PARTITIONS: env.positiveInt.default(3),
   KAFKA_SESSION_TIMEOUT_MS: env.positiveInt.default(45_000),
+  KAFKA_CONSUMER_ORDERING: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .pipe(z.enum(['key', 'partition']))
+    .default('key'),
   KAFKA_TOPIC_REPLICATION_FACTOR: env.positiveInt.default(1),
   KAFKA_SECURITY_PROTOCOL: z
     .string()
@@ -190,6 +196,11 @@ export interface KafkaSettings {
   topicReplicationFactor: number;
   /** Consumer session timeout: how long a dead member holds its partitions. */
   sessionTimeoutMs: number;
+  /**
+   * KAFKA_CONSUMER_ORDERING: what order consumers apply a batch in, 'key' (each key's order; the
+   * contract's promise) or 'partition' (the partition's whole order). See messaging/inbox.
+   */
+  consumerOrdering: 'key' | 'partition';
   sasl?: {
     mechanism: 'SCRAM-SHA-256' | 'SCRAM-SHA-512' | 'PLAIN';
     username: string;
@@ -312,6 +323,7 @@ function configFrom(e: SharedEnv): Config {
     topicPartitions: e.KAFKA_TOPIC_PARTITIONS,
     topicReplicationFactor: e.KAFKA_TOPIC_REPLICATION_FACTOR,
     sessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS,
+    consumerOrdering: e.KAFKA_CONSUMER_ORDERING,
   };
   if (usesSasl) {
     kafka.sasl = {

@@ -17,6 +17,7 @@ test("the design document's variables and defaults", () => {
   assert.equal(c.kafka.topicPartitions, 3);
   assert.equal(c.databasePoolSize, 20);
   assert.equal(c.databasePreparedStatements, true);
+  assert.equal(c.kafka.consumerOrdering, 'key');
 });
 
 test('values are parsed the way the document writes them', () => {
@@ -26,12 +27,14 @@ test('values are parsed the way the document writes them', () => {
     KAFKA_AUTO_OFFSET_RESET: 'LATEST',
     INVENTORY_DATABASE_URL: 'postgres://x@h/db',
     DATABASE_PREPARED_STATEMENTS: 'false',
+    KAFKA_CONSUMER_ORDERING: ' Partition ',
   };
   const c = loadConfig(environment);
   assert.equal(c.databasePreparedStatements, false);
   assert.deepEqual(c.kafka.bootstrapServers, ['a:9092', 'b:9092']);
   assert.equal(c.kafka.enableAutoCommit, false);
   assert.equal(c.kafka.autoOffsetReset, 'latest');
+  assert.equal(c.kafka.consumerOrdering, 'partition');
   assert.equal(
     loadServiceConfig(inventorySettings, environment).settings.databaseUrl,
     'postgres://x@h/db',
@@ -46,11 +49,13 @@ test('a bad value is refused with ERP_CFG_INVALID naming every bad variable', ()
         KAFKA_AUTO_OFFSET_RESET: 'sometimes',
         SALES_PORT: '99999',
         KAFKA_ENABLE_AUTO_COMMIT: 'maybe',
+        KAFKA_CONSUMER_ORDERING: 'random',
       }),
     (err: { code: string; message: string; context: { variables: string[] } }) => {
       assert.equal(err.code, 'ERP_CFG_INVALID');
       assert.deepEqual(err.context.variables.sort(), [
         'KAFKA_AUTO_OFFSET_RESET',
+        'KAFKA_CONSUMER_ORDERING',
         'KAFKA_ENABLE_AUTO_COMMIT',
         'SALES_PORT',
       ]);

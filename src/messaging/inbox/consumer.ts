@@ -27,6 +27,7 @@ import { noopConsumerMetrics } from './metrics.ts';
 import type { ConsumerMetrics } from './metrics.ts';
 import { applyRecords } from './retries.ts';
 import type { RetryContext } from './retries.ts';
+import type { InboxOrdering } from './transaction.ts';
 
 export interface InboxConsumerOptions<DB> {
   /** Created with `autoOffsetReset` of the caller's choice; the inbox consumer runs and closes it. */
@@ -53,6 +54,13 @@ export interface InboxConsumerOptions<DB> {
    */
   retryPolicy?: Partial<RetryPolicy>;
   /**
+   * The order a batch's records are applied in: 'key' (default) keeps each Kafka key's order and
+   * lets a handler call take one type's records across keys; 'partition' keeps the partition's
+   * whole order (one handler call per run of consecutive records of one type), for handlers that
+   * depend on the order of different keys. See transaction.ts.
+   */
+  ordering?: InboxOrdering;
+  /**
    * Called once if consuming ends on its own (Kafka failure, a dead letter Kafka refuses for good):
    * the process should exit so its supervisor restarts it. Default: only a fatal log line.
    */
@@ -73,6 +81,7 @@ export function createInboxConsumer<DB>(options: InboxConsumerOptions<DB>): Inbo
   const ctx: RetryContext<DB> = {
     database: options.database,
     inboxTable: options.inboxTable ?? 'inbox',
+    ordering: options.ordering ?? 'key',
     logger,
     metrics,
     policy: createRetryPolicy(options.retryPolicy),

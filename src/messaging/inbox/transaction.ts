@@ -17,6 +17,11 @@ import { insertIntoInbox } from './table.ts';
 export interface TransactionContext<DB> {
   database: Database<DB>;
   inboxTable: string;
+  /**
+   * 'key' (the default): a handler call takes the records of one type across keys, each key in
+   * order; 'partition': only consecutive records of one type, the partition's order kept whole.
+   */
+  ordering: InboxOrdering;
   logger: Logger;
   metrics: ConsumerMetrics;
 }
@@ -26,6 +31,8 @@ export function logOf<DB>(logger: Logger, item: Accepted<DB>): Logger {
   const { event_id, event_type, tenant_id, correlation_id } = item.event.metadata;
   return logger.child({ event_id, event_type, tenant_id, correlation_id });
 }
+
+export type InboxOrdering = 'key' | 'partition';
 
 export async function applyInTransaction<DB>(
   ctx: TransactionContext<DB>,
@@ -65,7 +72,7 @@ export async function applyInTransaction<DB>(
               logOf(logger, item).debug('duplicate event: already in the inbox, skipped');
             });
           }
-          for (const run of runsOfOneType(fresh, keyOf)) {
+          for (const run of runsOfOneType(fresh, ctx.ordering === 'key' ? keyOf : undefined)) {
             const first = run[0] as Accepted<DB>;
             // A failing run has no single culprit; the one-by-one fallback finds it.
             current = run.length === 1 ? first : undefined;

@@ -251,6 +251,7 @@ function inboxOf<DB, S, E>(
     router: handlers,
     database: resources.database,
     inboxTable: consumes.inboxTable ?? 'inbox',
+    ordering: resources.config.kafka.consumerOrdering,
     deadLetters: { producer: resources.producer, topicSuffix: DLQ_SUFFIX },
     groupId: consumes.groupId,
     logger: resources.logger.child({ component: 'inbox-consumer' }),

@@ -106,7 +106,7 @@ test('an event delivered twice has one effect; a replay by another group has non
   assert.deepEqual([...(await h.effects()).values()], [1, 1]);
 });
 
-test('each run of consecutive events of one type is one handler call, in offset order', async (t) => {
+test("ordering 'partition': each run of consecutive events of one type is one handler call, in offset order", async (t) => {
   const h = await harness(t);
   const calls: string[][] = [];
   const offsets: bigint[] = [];
@@ -128,7 +128,7 @@ test('each run of consecutive events of one type is one handler call, in offset 
   const created = productCreated('P9');
   const second = ['P4', 'P5'].map((p) => lowStock(p));
   await h.send([...first, created, ...second].map((e) => recordOf(h.topic, e)));
-  const inbox = await h.start();
+  const inbox = await h.start({ ordering: 'partition' });
   await waitUntil('all six events', async () => (await h.effects()).size === 6);
   await inbox.stop();
 
@@ -147,6 +147,41 @@ test('each run of consecutive events of one type is one handler call, in offset 
   if (h.calls.batches.length === 1) {
     assert.deepEqual(calls, [first.map(idOf), [`created:${idOf(created)}`], second.map(idOf)]);
     assert.deepEqual(afterCommits, [3, 2]);
+  }
+});
+
+test("ordering 'key' (the default): one type's events across keys in one call, each key's events in order", async (t) => {
+  const h = await harness(t);
+  const calls: string[][] = [];
+  h.router.on(EVENT_TYPES.lowStock, async (events, ctx) => {
+    calls.push(events.map(({ event }) => `low:${event.payload.product_id}`));
+    await applyEach(events, ctx);
+  });
+  h.router.on(EVENT_TYPES.productCreated, async (events, ctx) => {
+    calls.push(events.map(({ event }) => `created:${event.payload.product_id}`));
+    await applyEach(events, ctx);
+  });
+  // As Inventory writes them: each product created, then low on stock, interleaved.
+  const events = ['P1', 'P2', 'P3'].flatMap((p) => [productCreated(p), lowStock(p)]);
+  await h.send(events.map((e) => recordOf(h.topic, e)));
+  const inbox = await h.start();
+  await waitUntil('all six events', async () => (await h.effects()).size === 6);
+  await inbox.stop();
+
+  const order = calls.flat();
+  for (const p of ['P1', 'P2', 'P3']) {
+    assert.ok(
+      order.indexOf(`created:${p}`) < order.indexOf(`low:${p}`),
+      `${p}: ${order.join(' ')}`,
+    );
+  }
+  assert.deepEqual([...(await h.effects()).values()], [1, 1, 1, 1, 1, 1]);
+  if (h.calls.batches.length === 1) {
+    // One batch: two handler calls where the partition's order would take six.
+    assert.deepEqual(calls, [
+      ['created:P1', 'created:P2', 'created:P3'],
+      ['low:P1', 'low:P2', 'low:P3'],
+    ]);
   }
 });
 

@@ -90,6 +90,8 @@ export interface StartOptions {
   retryPolicy?: Partial<RetryPolicy>;
   /** Default: the harness's group. */
   groupId?: string;
+  /** Default: the consumer's ('key'). */
+  ordering?: 'key' | 'partition';
 }
 
 export interface Harness {
@@ -157,6 +159,7 @@ export async function harness(t: TestContext): Promise<Harness> {
         metrics: options.metrics ?? recording,
         retryPolicy: { initialDelayMs: 10, maxDelayMs: 50, ...options.retryPolicy },
         ...(options.onFatal === undefined ? {} : { onFatal: options.onFatal }),
+        ...(options.ordering === undefined ? {} : { ordering: options.ordering }),
       });
       // Stopped before the database closes; tests stop it themselves first when they can.
       cleanup.after(() => inbox.stop());

@@ -518,6 +518,7 @@ async function applyAsConsumer(
     {
       database: s.database,
       inboxTable: 'inbox',
+      ordering: 'key',
       logger: silentLogger,
       metrics: noopConsumerMetrics,
     },
