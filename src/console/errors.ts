@@ -1,4 +1,5 @@
 /** Codes of the operator's console. */
+import { CliErrorCodes } from '../cli/errors.ts';
 import { AppError } from '../platform/index.ts';
 import type { HttpStatusTable } from '../platform/index.ts';
 
@@ -12,6 +13,8 @@ export const ConsoleErrorCodes = {
 export const CONSOLE_HTTP_STATUSES: HttpStatusTable = {
   [ConsoleErrorCodes.UPSTREAM]: 502,
   [ConsoleErrorCodes.PREVIEW_MISMATCH]: 409,
+  // A dead letter asked for by position that is not there (the CLI's own code).
+  [CliErrorCodes.NOT_FOUND]: 404,
 };
 
 export function upstreamError(service: string, what: string, cause?: unknown): AppError {

@@ -6,8 +6,21 @@ const page = location.pathname.replace(/\/$/, '') || '/';
 let config;
 let timer;
 
+const inflight = new Set();
+let leaving = false;
 for (const a of document.querySelectorAll('nav a')) {
   if (a.getAttribute('href') === page) a.setAttribute('aria-current', 'page');
+  // Leaving a page would cut its poll mid-flight (a failed request in the browser's log, and
+  // half-read work on the server): stop polling, let what is in flight finish, then go.
+  a.addEventListener('click', async (e) => {
+    if (e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) return;
+    e.preventDefault();
+    leaving = true;
+    clearTimeout(timer);
+    clearInterval(timer);
+    await Promise.allSettled([...inflight]);
+    location.assign(a.href);
+  });
 }
 
 /** Builds an element: h('td', { class: 'x' }, 'text', child). */
@@ -22,7 +35,14 @@ function h(tag, attrs = {}, ...children) {
   return el;
 }
 
-async function api(path, init) {
+function api(path, init) {
+  const request = call(path, init);
+  inflight.add(request);
+  void request.finally(() => inflight.delete(request)).catch(() => {});
+  return request;
+}
+
+async function call(path, init) {
   const res = await fetch(path, {
     ...init,
     headers: { 'content-type': 'application/json', ...(init?.headers ?? {}) },
@@ -274,8 +294,8 @@ async function loadAlerts() {
       items.map((a) => [
         h('span', { class: `prio ${String(a.priority).toLowerCase()}` }, a.priority),
         a.status,
-        a.product_id,
-        String(a.current_stock ?? a.quantity_on_hand ?? '–'),
+        `${a.product_sku ?? ''} ${a.product_id}`,
+        String(a.current_stock ?? '–'),
         a.created_at ?? a.opened_at ?? '–',
         a.status === 'open' ? age((now - Date.parse(a.created_at ?? a.opened_at)) / 1000) : '–',
         h('button', { type: 'button', onclick: () => void alertHistory(tenant, a.id) }, 'History'),
@@ -376,7 +396,7 @@ async function every(load) {
   } catch (err) {
     setStatus(err.message, true);
   }
-  timer = setTimeout(() => void every(load), config.pollMs);
+  if (!leaving) timer = setTimeout(() => void every(load), config.pollMs);
 }
 
 async function start() {
