@@ -22,9 +22,9 @@ await runService({
   shutdownTimeoutMs: config.shutdownTimeoutMs,
   async start() {
     const authenticator = await createAuthenticator(config.auth, config.dataDir);
-    const console = await buildConsole({ config, settings, authenticator, logger });
-    await console.start();
-    const address = await console.http.listen({ host: settings.host, port: settings.port });
+    const operatorConsole = await buildConsole({ config, settings, authenticator, logger });
+    await operatorConsole.start();
+    const address = await operatorConsole.http.listen({ host: settings.host, port: settings.port });
     if (!isLoopback(settings.host)) {
       // Loud on purpose: the console redrives dead letters and reads every tenant's alerts.
       logger.warn(
@@ -34,6 +34,6 @@ await runService({
     }
     if (authenticator.mode === 'none') logger.warn('console authentication: NONE (AUTH_MODE=none)');
     logger.info({ address }, `console listening on ${address}`);
-    return console;
+    return operatorConsole;
   },
 });

@@ -156,7 +156,7 @@ export function createOverviewPoller(options: OverviewOptions): OverviewPoller {
   }
 
   function record(partitions: Overview['lag']['partitions']): Overview['lag']['series'] {
-    times.push(Math.floor(Date.now() / 1000));
+    times.push(Date.now() / 1000);
     for (const p of partitions) {
       const label = `${p.topic}[${p.partition}]`;
       if (!series.has(label)) series.set(label, Array<number | null>(times.length - 1).fill(null));
