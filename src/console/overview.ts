@@ -68,7 +68,8 @@ export interface OverviewPoller {
   stop(): Promise<void>;
 }
 
-const PRIORITIES = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW'];
+/** As Sales labels its metrics (lower case); shown in upper case like the API's. */
+const PRIORITIES = ['critical', 'high', 'medium', 'low'];
 
 export function createOverviewPoller(options: OverviewOptions): OverviewPoller {
   const { upstream, logger } = options;
@@ -80,7 +81,7 @@ export function createOverviewPoller(options: OverviewOptions): OverviewPoller {
     at: new Date().toISOString(),
     services: [],
     lag: { group: options.groupId, topics: options.topics, partitions: [], series: { labels: [], data: [[]] } },
-    alerts: PRIORITIES.map((priority) => ({ priority, open: 0, oldestAgeSeconds: 0 })),
+    alerts: PRIORITIES.map((p) => ({ priority: p.toUpperCase(), open: 0, oldestAgeSeconds: 0 })),
   };
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<Overview> | undefined;
@@ -187,7 +188,7 @@ export function createOverviewPoller(options: OverviewOptions): OverviewPoller {
         (x) => x.name === 'erp_sales_oldest_open_alert_age_seconds' && x.labels['priority'] === priority,
       );
       return {
-        priority,
+        priority: priority.toUpperCase(),
         open: sumOf(samples, 'erp_sales_open_alerts', { priority }),
         oldestAgeSeconds: ages.reduce((m, x) => Math.max(m, x.value), 0),
       };

@@ -103,7 +103,7 @@ function renderOverview(o) {
   const alerts = table(
     'Open alerts by priority',
     ['priority', 'open', 'oldest'],
-    o.alerts.map((a) => [h('span', { class: `prio ${a.priority.toLowerCase()}` }, a.priority), String(a.open), age(a.oldestAgeSeconds)]),
+    o.alerts.map((a) => [h('span', { class: `prio ${a.priority.toLowerCase()}` }, a.priority), h('span', { 'data-open': a.priority }, String(a.open)), age(a.oldestAgeSeconds)]),
   );
   const lag = table(
     `Consumer lag of ${o.lag.group}${o.lag.error ? ` (error: ${o.lag.error})` : ''}`,
