@@ -15,7 +15,9 @@ const run = spawnSync(
   { cwd: root, stdio: 'inherit' },
 );
 if (run.status !== 0) {
-  console.error('[console:screenshot] the console test failed: docs/console-overview.png unchanged');
+  console.error(
+    '[console:screenshot] the console test failed: docs/console-overview.png unchanged',
+  );
   process.exit(run.status ?? 1);
 }
 const target = join(root, 'docs', 'console-overview.png');

@@ -56,7 +56,12 @@ async function main(): Promise<void> {
   const services: Service[] = [
     serviceOf(inventoryService, env),
     serviceOf(salesService(), env),
-    { name: 'console', entry: 'src/console/main.ts', port: operatorConsole.port, host: operatorConsole.host },
+    {
+      name: 'console',
+      entry: 'src/console/main.ts',
+      port: operatorConsole.port,
+      host: operatorConsole.host,
+    },
   ];
   const host = loadServiceConfig(inventoryService.settings, env).config.host;
 

@@ -104,7 +104,10 @@ export function matchesFilter(view: DeadLetterView, filter: DeadLetterFilter): b
   if (filter.tenant !== undefined && view.tenantId !== filter.tenant) return false;
   if (filter.since !== undefined && view.time < filter.since) return false;
   if (filter.until !== undefined && view.time >= filter.until) return false;
-  if (filter.positions !== undefined && !filter.positions.includes(`${view.partition}:${view.offset}`))
+  if (
+    filter.positions !== undefined &&
+    !filter.positions.includes(`${view.partition}:${view.offset}`)
+  )
     return false;
   return true;
 }

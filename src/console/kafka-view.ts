@@ -5,6 +5,7 @@
  * Reading never joins a group, so it cannot cause a rebalance.
  */
 import { Admin, ListOffsetTimestamps } from '@platformatic/kafka';
+import type { Group } from '@platformatic/kafka';
 import { toKafkaError } from '../messaging/kafka/errors.ts';
 import { toLibraryConnectionOptions } from '../messaging/kafka/options.ts';
 import type { KafkaConnectionOptions } from '../messaging/index.ts';
@@ -69,7 +70,8 @@ async function readCluster(admin: Admin): Promise<ClusterView> {
       })),
     });
     const map = new Map<string, bigint>();
-    for (const t of result) for (const p of t.partitions) map.set(`${t.name}/${p.partitionIndex}`, p.offset);
+    for (const t of result)
+      for (const p of t.partitions) map.set(`${t.name}/${p.partitionIndex}`, p.offset);
     return map;
   };
   const [ends, starts] = await Promise.all([
@@ -88,7 +90,8 @@ async function readCluster(admin: Admin): Promise<ClusterView> {
     })),
   }));
   const listed = [...(await admin.listGroups()).keys()].sort();
-  const described = listed.length === 0 ? new Map() : await admin.describeGroups({ groups: listed });
+  const described: Map<string, Group> =
+    listed.length === 0 ? new Map<string, Group>() : await admin.describeGroups({ groups: listed });
   const groups: GroupView[] = listed.map((id) => {
     const g = described.get(id);
     return {

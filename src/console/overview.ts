@@ -42,7 +42,13 @@ export interface Overview {
     group: string;
     topics: readonly string[];
     error?: string;
-    partitions: { topic: string; partition: number; lag: string; committed: string | null; end: string }[];
+    partitions: {
+      topic: string;
+      partition: number;
+      lag: string;
+      committed: string | null;
+      end: string;
+    }[];
     /** uPlot's shape: times (s), then one series per partition in `labels` order. */
     series: { labels: string[]; data: (number | null)[][] };
   };
@@ -80,13 +86,21 @@ export function createOverviewPoller(options: OverviewOptions): OverviewPoller {
   let overview: Overview = {
     at: new Date().toISOString(),
     services: [],
-    lag: { group: options.groupId, topics: options.topics, partitions: [], series: { labels: [], data: [[]] } },
+    lag: {
+      group: options.groupId,
+      topics: options.topics,
+      partitions: [],
+      series: { labels: [], data: [[]] },
+    },
     alerts: PRIORITIES.map((p) => ({ priority: p.toUpperCase(), open: 0, oldestAgeSeconds: 0 })),
   };
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<Overview> | undefined;
 
-  async function serviceStatus(s: { name: string; url: string }): Promise<{ status: ServiceStatus; samples: Sample[] }> {
+  async function serviceStatus(s: {
+    name: string;
+    url: string;
+  }): Promise<{ status: ServiceStatus; samples: Sample[] }> {
     const status: ServiceStatus = {
       name: s.name,
       url: s.url,
@@ -120,7 +134,8 @@ export function createOverviewPoller(options: OverviewOptions): OverviewPoller {
     status.publishedTotal = sumOf(samples, 'erp_outbox_published_total');
     status.consumedTotal = sumOf(samples, 'erp_consumer_events_total');
     status.failuresTotal =
-      sumOf(samples, 'erp_outbox_publish_failures_total') + sumOf(samples, 'erp_consumer_retries_total');
+      sumOf(samples, 'erp_outbox_publish_failures_total') +
+      sumOf(samples, 'erp_consumer_retries_total');
     status.deadLettersTotal = sumOf(samples, 'erp_consumer_dead_letters_total');
     status.outboxPending = sumOf(samples, 'erp_outbox_pending');
     status.outboxOldestAgeSeconds = maxOf(samples, 'erp_outbox_oldest_pending_age_seconds');
@@ -131,7 +146,11 @@ export function createOverviewPoller(options: OverviewOptions): OverviewPoller {
       status.publishedPerSec = Math.max(0, (status.publishedTotal - before.published) / seconds);
       status.consumedPerSec = Math.max(0, (status.consumedTotal - before.consumed) / seconds);
     }
-    previous.set(s.name, { at: now, published: status.publishedTotal, consumed: status.consumedTotal });
+    previous.set(s.name, {
+      at: now,
+      published: status.publishedTotal,
+      consumed: status.consumedTotal,
+    });
     return { status, samples };
   }
 
@@ -185,7 +204,8 @@ export function createOverviewPoller(options: OverviewOptions): OverviewPoller {
     const alerts = PRIORITIES.map((priority) => {
       const samples = sales?.samples ?? [];
       const ages = samples.filter(
-        (x) => x.name === 'erp_sales_oldest_open_alert_age_seconds' && x.labels['priority'] === priority,
+        (x) =>
+          x.name === 'erp_sales_oldest_open_alert_age_seconds' && x.labels['priority'] === priority,
       );
       return {
         priority: priority.toUpperCase(),

@@ -25,8 +25,10 @@ export function parsePrometheusText(text: string): Sample[] {
     for (const l of (match[2] ?? '').matchAll(LABEL)) {
       labels[l[1]!] = l[2]!.replace(/\\n/g, '\n').replace(/\\(["\\])/g, '$1');
     }
-    const value = match[3] === '+Inf' ? Infinity : match[3] === '-Inf' ? -Infinity : Number(match[3]);
-    if (!Number.isNaN(value) || match[3] === 'NaN') samples.push({ name: match[1]!, labels, value });
+    const value =
+      match[3] === '+Inf' ? Infinity : match[3] === '-Inf' ? -Infinity : Number(match[3]);
+    if (!Number.isNaN(value) || match[3] === 'NaN')
+      samples.push({ name: match[1]!, labels, value });
   }
   return samples;
 }

@@ -35,13 +35,24 @@ export interface ConsoleRoutesOptions {
 }
 
 const ASSETS: Record<string, { file: URL | string; type: string }> = {
-  'console.js': { file: new URL('./assets/console.js', import.meta.url), type: 'application/javascript; charset=utf-8' },
-  'console.css': { file: new URL('./assets/console.css', import.meta.url), type: 'text/css; charset=utf-8' },
-  'uPlot.iife.min.js': { file: 'uplot/dist/uPlot.iife.min.js', type: 'application/javascript; charset=utf-8' },
+  'console.js': {
+    file: new URL('./assets/console.js', import.meta.url),
+    type: 'application/javascript; charset=utf-8',
+  },
+  'console.css': {
+    file: new URL('./assets/console.css', import.meta.url),
+    type: 'text/css; charset=utf-8',
+  },
+  'uPlot.iife.min.js': {
+    file: 'uplot/dist/uPlot.iife.min.js',
+    type: 'application/javascript; charset=utf-8',
+  },
   'uPlot.min.css': { file: 'uplot/dist/uPlot.min.css', type: 'text/css; charset=utf-8' },
 };
 
-const tenant = z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'a tenant id: 1-128 of A-Z a-z 0-9 . _ -');
+const tenant = z
+  .string()
+  .regex(/^[A-Za-z0-9._-]{1,128}$/, 'a tenant id: 1-128 of A-Z a-z 0-9 . _ -');
 const time = z.iso.datetime({ offset: true }).or(z.iso.date()).optional();
 const dlqQuery = (topics: readonly string[]) =>
   z.strictObject({
@@ -60,7 +71,10 @@ const position = z.strictObject({
 const redriveBody = (topics: readonly string[]) =>
   z.strictObject({
     topic: z.enum(topics as [string, ...string[]]).optional(),
-    positions: z.array(z.string().regex(/^\d+:\d+$/, '<partition>:<offset>')).min(1).max(1000),
+    positions: z
+      .array(z.string().regex(/^\d+:\d+$/, '<partition>:<offset>'))
+      .min(1)
+      .max(1000),
     dry_run: z.boolean(),
     /** With dry_run false: how many the preview said; a different count now sends nothing. */
     expected: z.number().int().min(0).optional(),
@@ -83,7 +97,8 @@ export function registerConsoleRoutes(app: FastifyInstance, options: ConsoleRout
     let content = assets.get(name);
     if (content === undefined) {
       const { file } = ASSETS[name]!;
-      const path = typeof file === 'string' ? fileURLToPath(import.meta.resolve(file)) : fileURLToPath(file);
+      const path =
+        typeof file === 'string' ? fileURLToPath(import.meta.resolve(file)) : fileURLToPath(file);
       assets.set(name, (content = readFileSync(path)));
     }
     return content;
@@ -106,7 +121,11 @@ export function registerConsoleRoutes(app: FastifyInstance, options: ConsoleRout
     if (authenticator.mode === 'none') return { authenticated: true, mode: authenticator.mode };
     try {
       const principal = await authenticator.authenticate(request.headers);
-      return { authenticated: principal.scopes.has('ops'), subject: principal.subject, mode: authenticator.mode };
+      return {
+        authenticated: principal.scopes.has('ops'),
+        subject: principal.subject,
+        mode: authenticator.mode,
+      };
     } catch {
       return { authenticated: false, mode: authenticator.mode };
     }
@@ -123,7 +142,9 @@ export function registerConsoleRoutes(app: FastifyInstance, options: ConsoleRout
       .send({ authenticated: true, subject: principal.subject });
   });
   app.delete('/session', open, (_request, reply) =>
-    reply.header('set-cookie', `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0`).send({ authenticated: false }),
+    reply
+      .header('set-cookie', `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0`)
+      .send({ authenticated: false }),
   );
 
   app.get('/api/console/config', ops, () => ({
@@ -154,7 +175,9 @@ export function registerConsoleRoutes(app: FastifyInstance, options: ConsoleRout
     );
     return { topic, items };
   });
-  const showQuery = z.strictObject({ topic: z.enum(deadLetterTopics as [string, ...string[]]).optional() });
+  const showQuery = z.strictObject({
+    topic: z.enum(deadLetterTopics as [string, ...string[]]).optional(),
+  });
   app.get('/api/console/dead-letters/:partition/:offset', ops, async (request) => {
     const p = parseInput(position, request.params, 'params');
     const q = parseInput(showQuery, request.query, 'query');
@@ -164,7 +187,8 @@ export function registerConsoleRoutes(app: FastifyInstance, options: ConsoleRout
   app.post('/api/console/dead-letters/redrive', ops, async (request) => {
     const body = parseInput(redrive, request.body);
     const topic = body.topic ?? deadLetterTopics[0]!;
-    if (body.dry_run) return { dry_run: true, ...(await redriveDeadLetters(conn, topic, body.positions, true)) };
+    if (body.dry_run)
+      return { dry_run: true, ...(await redriveDeadLetters(conn, topic, body.positions, true)) };
     // The confirmation names what the preview showed: if the selection now matches a different
     // number of dead letters (one was removed by retention), nothing is sent.
     if (body.expected !== undefined) {
@@ -180,18 +204,27 @@ export function registerConsoleRoutes(app: FastifyInstance, options: ConsoleRout
     return { dry_run: false, ...(await redriveDeadLetters(conn, topic, body.positions, false)) };
   });
 
-  const salesGet = async (request: FastifyRequest, path: string, tenantId: string): Promise<unknown> => {
+  const salesGet = async (
+    request: FastifyRequest,
+    path: string,
+    tenantId: string,
+  ): Promise<unknown> => {
     const res = await upstream.get('sales', `${settings.salesUrl}${path}`, {
       tenant: tenantId,
       scope: 'sales:read',
       forward: request.headers,
     });
-    if (res.status !== 200) throw upstreamError('sales', `GET ${path} answered ${res.status}: ${res.text.slice(0, 300)}`);
+    if (res.status !== 200)
+      throw upstreamError('sales', `GET ${path} answered ${res.status}: ${res.text.slice(0, 300)}`);
     return JSON.parse(res.text) as unknown;
   };
   app.get('/api/console/alerts', ops, async (request) => {
     const q = parseInput(tenantQuery, request.query, 'query');
-    return salesGet(request, `/api/v1/alerts?limit=500${q.status === undefined ? '' : `&status=${q.status}`}`, q.tenant);
+    return salesGet(
+      request,
+      `/api/v1/alerts?limit=500${q.status === undefined ? '' : `&status=${q.status}`}`,
+      q.tenant,
+    );
   });
   app.get('/api/console/alerts/:id', ops, async (request) => {
     const { id } = parseInput(z.strictObject({ id: z.uuid() }), request.params, 'params');
@@ -200,15 +233,20 @@ export function registerConsoleRoutes(app: FastifyInstance, options: ConsoleRout
   });
   app.get('/api/console/orders', ops, async (request) => {
     const q = parseInput(tenantQuery.omit({ status: true }), request.query, 'query');
-    const body = (await salesGet(request, '/api/v1/orders?limit=500', q.tenant)) as { items?: unknown[] };
+    const body = (await salesGet(request, '/api/v1/orders?limit=500', q.tenant)) as {
+      items?: unknown[];
+    };
     const now = Date.now();
     const items = (body.items ?? []).map((raw) => {
       const order = raw as Record<string, unknown>;
       const status = typeof order['status'] === 'string' ? order['status'] : 'unknown';
-      const since = Date.parse(String(order['updated_at'] ?? order['created_at'] ?? ''));
+      const stamp = order['updated_at'] ?? order['created_at'];
+      const since = typeof stamp === 'string' ? Date.parse(stamp) : Number.NaN;
       const ageMs = Number.isNaN(since) ? undefined : now - since;
       const stuck =
-        !FINAL_ORDER_STATES.has(status.toLowerCase()) && ageMs !== undefined && ageMs > settings.stuckOrderMs;
+        !FINAL_ORDER_STATES.has(status.toLowerCase()) &&
+        ageMs !== undefined &&
+        ageMs > settings.stuckOrderMs;
       return { ...order, status, age_ms: ageMs ?? null, stuck };
     });
     return { items, stuck_after_ms: settings.stuckOrderMs };
@@ -222,7 +260,8 @@ export function withSessionCookie(authenticator: Authenticator): Authenticator {
     authenticate(headers) {
       if (headers.authorization === undefined && typeof headers.cookie === 'string') {
         const token = cookie(headers.cookie, SESSION_COOKIE);
-        if (token !== undefined) return authenticator.authenticate({ ...headers, authorization: `Bearer ${token}` });
+        if (token !== undefined)
+          return authenticator.authenticate({ ...headers, authorization: `Bearer ${token}` });
       }
       return authenticator.authenticate(headers);
     },

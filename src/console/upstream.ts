@@ -50,7 +50,8 @@ export async function createUpstream(config: Config): Promise<Upstream> {
   return {
     async get(service, url, as) {
       const headers: Record<string, string> = {};
-      if (auth.mode === 'dev') headers['authorization'] = `Bearer ${await tokenFor(as.tenant, as.scope)}`;
+      if (auth.mode === 'dev')
+        headers['authorization'] = `Bearer ${await tokenFor(as.tenant, as.scope)}`;
       else if (auth.mode === 'none') {
         if (as.tenant !== undefined) headers['x-tenant-id'] = as.tenant;
       } else if (typeof as.forward?.authorization === 'string') {

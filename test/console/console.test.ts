@@ -9,7 +9,12 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { createEvent, encodeEvent, EVENT_TYPES, kafkaHeadersFor } from '../../src/contract/index.ts';
+import {
+  createEvent,
+  encodeEvent,
+  EVENT_TYPES,
+  kafkaHeadersFor,
+} from '../../src/contract/index.ts';
 import { buildConsole, consoleSettings } from '../../src/console/index.ts';
 import type { Console } from '../../src/console/index.ts';
 import { createProducer } from '../../src/messaging/index.ts';
@@ -98,8 +103,9 @@ test('an operator follows a stock change, redrives a dead letter and sees it pro
   });
   assert.equal(created.statusCode, 201);
   const productId: string = created.json().id;
-  await waitUntil('the overview shows the product_created published', async () =>
-    (await metric(page, 'inventory-published')) >= 1,
+  await waitUntil(
+    'the overview shows the product_created published',
+    async () => (await metric(page, 'inventory-published')) >= 1,
   );
   const published = await metric(page, 'inventory-published');
   const consumed = await metric(page, 'sales-consumed');
@@ -110,9 +116,11 @@ test('an operator follows a stock change, redrives a dead letter and sees it pro
     payload: { quantity_change: -5, reason: 'sale' },
   });
   assert.equal(adjusted.statusCode, 201);
-  await waitUntil('the overview counts the adjustment', async () =>
-    (await metric(page, 'inventory-published')) > published &&
-    (await metric(page, 'sales-consumed')) > consumed,
+  await waitUntil(
+    'the overview counts the adjustment',
+    async () =>
+      (await metric(page, 'inventory-published')) > published &&
+      (await metric(page, 'sales-consumed')) > consumed,
   );
   await page.locator('.chart .uplot').waitFor();
   await page.screenshot({ path: join(SCREENSHOTS, 'overview.png'), fullPage: true });
@@ -219,12 +227,17 @@ test('at phone width the overview fits the screen and the keyboard reaches every
   const { page } = watched;
   await signIn(page);
   await page.locator('[data-metric="inventory-published"]').waitFor();
-  const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
+  const overflow = await page.evaluate<number>(
+    'document.documentElement.scrollWidth - window.innerWidth',
+  );
   assert.ok(overflow <= 0, `the page is ${overflow} px wider than the screen`);
   await page.screenshot({ path: join(SCREENSHOTS, 'overview-phone.png'), fullPage: true });
   // Tab from the top: the skip link, then the pages in order.
   await page.keyboard.press('Tab');
-  assert.equal(await page.evaluate<string>('document.activeElement?.textContent'), 'Skip to content');
+  assert.equal(
+    await page.evaluate<string>('document.activeElement?.textContent'),
+    'Skip to content',
+  );
   await page.keyboard.press('Tab');
   await page.keyboard.press('Tab');
   assert.equal(await page.evaluate<string>('document.activeElement?.textContent'), 'Dead letters');
@@ -237,9 +250,14 @@ test('at phone width the overview fits the screen and the keyboard reaches every
 test('bad input is a coded 400, a wrong confirmation a coded 409, and nothing is sent', async () => {
   const issuer = await testIssuer();
   const auth = { authorization: `Bearer ${await issuer.token(undefined, ['ops'])}` };
-  const bad = await fetch(`${base}/api/console/alerts?tenant=${encodeURIComponent('no spaces')}`, { headers: auth });
+  const bad = await fetch(`${base}/api/console/alerts?tenant=${encodeURIComponent('no spaces')}`, {
+    headers: auth,
+  });
   assert.equal(bad.status, 400);
-  assert.equal(((await bad.json()) as { error: { code: string } }).error.code, 'ERP_HTTP_INVALID_INPUT');
+  assert.equal(
+    ((await bad.json()) as { error: { code: string } }).error.code,
+    'ERP_HTTP_INVALID_INPUT',
+  );
   const redrive = await fetch(`${base}/api/console/dead-letters/redrive`, {
     method: 'POST',
     headers: { ...auth, 'content-type': 'application/json' },

@@ -95,7 +95,11 @@ test(
       await sleep(100);
     }
     services = childrenOf(supervisor.pid!);
-    assert.equal(services.length, 3, `the two services and the console are its children:\n${output}`);
+    assert.equal(
+      services.length,
+      3,
+      `the two services and the console are its children:\n${output}`,
+    );
     const locks = ['inventory', 'sales'].map((id) => join(dataDir, id, 'pglite.lock'));
     assert.ok(
       locks.every((lock) => existsSync(lock)),

@@ -31,7 +31,8 @@ function h(tag, attrs = {}, ...children) {
     if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
     else el.setAttribute(k, v === true ? '' : String(v));
   }
-  for (const c of children.flat()) if (c !== undefined && c !== null) el.append(c instanceof Node ? c : String(c));
+  for (const c of children.flat())
+    if (c !== undefined && c !== null) el.append(c instanceof Node ? c : String(c));
   return el;
 }
 
@@ -48,7 +49,10 @@ async function call(path, init) {
     headers: { 'content-type': 'application/json', ...(init?.headers ?? {}) },
   });
   const body = await res.json().catch(() => ({}));
-  if (!res.ok) throw new Error(body.error ? `${body.error.code}: ${body.error.message}` : `HTTP ${res.status}`);
+  if (!res.ok)
+    throw new Error(
+      body.error ? `${body.error.code}: ${body.error.message}` : `HTTP ${res.status}`,
+    );
   return body;
 }
 
@@ -68,10 +72,28 @@ function table(caption, headers, rows, rowAttrs = () => ({})) {
       'table',
       {},
       h('caption', {}, caption),
-      h('thead', {}, h('tr', {}, headers.map((x) => h('th', { scope: 'col' }, x)))),
-      h('tbody', {}, rows.length === 0
-        ? h('tr', {}, h('td', { colspan: headers.length, class: 'empty' }, 'none'))
-        : rows.map((r, i) => h('tr', rowAttrs(i), r.map((c) => h('td', {}, c))))),
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          headers.map((x) => h('th', { scope: 'col' }, x)),
+        ),
+      ),
+      h(
+        'tbody',
+        {},
+        rows.length === 0
+          ? h('tr', {}, h('td', { colspan: headers.length, class: 'empty' }, 'none'))
+          : rows.map((r, i) =>
+              h(
+                'tr',
+                rowAttrs(i),
+                r.map((c) => h('td', {}, c)),
+              ),
+            ),
+      ),
     ),
   );
 }
@@ -86,10 +108,25 @@ let chart;
 function renderOverview(o) {
   const services = table(
     'Services',
-    ['service', 'state', 'published/s', 'published', 'consumed/s', 'consumed', 'failures', 'dead letters', 'outbox backlog', 'oldest pending'],
+    [
+      'service',
+      'state',
+      'published/s',
+      'published',
+      'consumed/s',
+      'consumed',
+      'failures',
+      'dead letters',
+      'outbox backlog',
+      'oldest pending',
+    ],
     o.services.map((s) => [
       s.name,
-      h('span', { class: s.ready ? 'ok' : 'bad' }, s.up ? (s.ready ? 'up, ready' : 'up, not ready') : 'down'),
+      h(
+        'span',
+        { class: s.ready ? 'ok' : 'bad' },
+        s.up ? (s.ready ? 'up, ready' : 'up, not ready') : 'down',
+      ),
       rate(s.publishedPerSec),
       h('span', { 'data-metric': `${s.name}-published` }, String(s.publishedTotal)),
       rate(s.consumedPerSec),
@@ -103,15 +140,34 @@ function renderOverview(o) {
   const alerts = table(
     'Open alerts by priority',
     ['priority', 'open', 'oldest'],
-    o.alerts.map((a) => [h('span', { class: `prio ${a.priority.toLowerCase()}` }, a.priority), h('span', { 'data-open': a.priority }, String(a.open)), age(a.oldestAgeSeconds)]),
+    o.alerts.map((a) => [
+      h('span', { class: `prio ${a.priority.toLowerCase()}` }, a.priority),
+      h('span', { 'data-open': a.priority }, String(a.open)),
+      age(a.oldestAgeSeconds),
+    ]),
   );
   const lag = table(
     `Consumer lag of ${o.lag.group}${o.lag.error ? ` (error: ${o.lag.error})` : ''}`,
     ['topic', 'partition', 'lag', 'committed', 'high watermark'],
-    o.lag.partitions.map((p) => [p.topic, String(p.partition), h('span', { 'data-lag': `${p.partition}` }, p.lag), p.committed ?? '–', p.end]),
+    o.lag.partitions.map((p) => [
+      p.topic,
+      String(p.partition),
+      h('span', { 'data-lag': `${p.partition}` }, p.lag),
+      p.committed ?? '–',
+      p.end,
+    ]),
   );
-  const chartBox = h('figure', { class: 'chart', 'aria-label': 'Consumer lag per partition over the last minutes' }, h('figcaption', {}, 'Lag per partition'));
-  main.replaceChildren(h('h1', {}, 'Overview'), services, h('div', { class: 'grid' }, alerts, lag), chartBox);
+  const chartBox = h(
+    'figure',
+    { class: 'chart', 'aria-label': 'Consumer lag per partition over the last minutes' },
+    h('figcaption', {}, 'Lag per partition'),
+  );
+  main.replaceChildren(
+    h('h1', {}, 'Overview'),
+    services,
+    h('div', { class: 'grid' }, alerts, lag),
+    chartBox,
+  );
   drawChart(chartBox, o.lag.series);
 }
 
@@ -122,7 +178,10 @@ function drawChart(box, series) {
   const opts = {
     width,
     height: 180,
-    series: [{}, ...series.labels.map((label, i) => ({ label, stroke: colors[i % colors.length], width: 2 }))],
+    series: [
+      {},
+      ...series.labels.map((label, i) => ({ label, stroke: colors[i % colors.length], width: 2 })),
+    ],
     axes: [{}, { label: 'records' }],
     scales: { x: { time: true } },
   };
@@ -137,10 +196,30 @@ function deadLettersPage() {
   const topics = config.deadLetterTopics;
   const form = h(
     'form',
-    { class: 'filters', onsubmit: (e) => { e.preventDefault(); void loadDeadLetters(); } },
-    h('label', {}, 'Topic ', h('select', { name: 'topic' }, topics.map((t) => h('option', { value: t }, t)))),
+    {
+      class: 'filters',
+      onsubmit: (e) => {
+        e.preventDefault();
+        void loadDeadLetters();
+      },
+    },
+    h(
+      'label',
+      {},
+      'Topic ',
+      h(
+        'select',
+        { name: 'topic' },
+        topics.map((t) => h('option', { value: t }, t)),
+      ),
+    ),
     h('label', {}, 'Code ', h('input', { name: 'code', placeholder: 'ERP_…' })),
-    h('label', {}, 'Event type ', h('input', { name: 'event_type', placeholder: 'inventory.low_stock' })),
+    h(
+      'label',
+      {},
+      'Event type ',
+      h('input', { name: 'event_type', placeholder: 'inventory.low_stock' }),
+    ),
     h('label', {}, 'Tenant ', h('input', { name: 'tenant', list: 'tenants' })),
     h('label', {}, 'Since ', h('input', { name: 'since', type: 'datetime-local' })),
     h('label', {}, 'Until ', h('input', { name: 'until', type: 'datetime-local' })),
@@ -151,9 +230,19 @@ function deadLettersPage() {
     tenantList(),
     form,
     h('div', { id: 'dl-list' }),
-    h('div', { class: 'actions' },
-      h('button', { id: 'preview', type: 'button', onclick: () => void preview() }, 'Preview redrive of selected'),
-      h('button', { id: 'confirm', type: 'button', disabled: true, onclick: () => void confirmRedrive() }, 'Confirm redrive'),
+    h(
+      'div',
+      { class: 'actions' },
+      h(
+        'button',
+        { id: 'preview', type: 'button', onclick: () => void preview() },
+        'Preview redrive of selected',
+      ),
+      h(
+        'button',
+        { id: 'confirm', type: 'button', disabled: true, onclick: () => void confirmRedrive() },
+        'Confirm redrive',
+      ),
     ),
     h('pre', { id: 'redrive-result', 'aria-live': 'polite' }),
     h('section', { id: 'dl-detail', 'aria-label': 'Dead letter' }),
@@ -186,7 +275,11 @@ async function loadDeadLetters() {
             'aria-label': `select ${pos}`,
             'data-position': pos,
             checked: selected.has(pos),
-            onchange: (e) => { if (e.target.checked) selected.add(pos); else selected.delete(pos); resetPreview(); },
+            onchange: (e) => {
+              if (e.target.checked) selected.add(pos);
+              else selected.delete(pos);
+              resetPreview();
+            },
           }),
           pos,
           d.time,
@@ -194,7 +287,15 @@ async function loadDeadLetters() {
           d.event_type ?? '–',
           d.tenant_id ?? '–',
           (d.message ?? '').slice(0, 120),
-          h('button', { type: 'button', 'data-show': pos, onclick: () => void showDeadLetter(d.partition, d.offset) }, 'Show'),
+          h(
+            'button',
+            {
+              type: 'button',
+              'data-show': pos,
+              onclick: () => void showDeadLetter(d.partition, d.offset),
+            },
+            'Show',
+          ),
         ];
       }),
     ),
@@ -204,15 +305,23 @@ async function loadDeadLetters() {
 
 async function showDeadLetter(partition, offset) {
   const topic = main.querySelector('select[name=topic]').value;
-  const d = await api(`/api/console/dead-letters/${partition}/${offset}?topic=${encodeURIComponent(topic)}`);
-  document.getElementById('dl-detail').replaceChildren(
-    h('h2', { tabindex: '-1', id: 'dl-detail-title' }, `${topic} ${d.partition}:${d.offset} at ${d.time}`),
-    table('Headers', ['header', 'value'], d.headers),
-    h('h3', {}, 'Key'),
-    h('pre', { class: 'key' }, d.key),
-    h('h3', {}, 'Value'),
-    h('pre', { class: 'value' }, d.value),
+  const d = await api(
+    `/api/console/dead-letters/${partition}/${offset}?topic=${encodeURIComponent(topic)}`,
   );
+  document
+    .getElementById('dl-detail')
+    .replaceChildren(
+      h(
+        'h2',
+        { tabindex: '-1', id: 'dl-detail-title' },
+        `${topic} ${d.partition}:${d.offset} at ${d.time}`,
+      ),
+      table('Headers', ['header', 'value'], d.headers),
+      h('h3', {}, 'Key'),
+      h('pre', { class: 'key' }, d.key),
+      h('h3', {}, 'Value'),
+      h('pre', { class: 'value' }, d.value),
+    );
   document.getElementById('dl-detail-title').focus();
 }
 
@@ -225,7 +334,10 @@ async function preview() {
   const topic = main.querySelector('select[name=topic]').value;
   const positions = [...selected];
   const out = document.getElementById('redrive-result');
-  if (positions.length === 0) { out.textContent = 'Select dead letters first.'; return; }
+  if (positions.length === 0) {
+    out.textContent = 'Select dead letters first.';
+    return;
+  }
   const result = await api('/api/console/dead-letters/redrive', {
     method: 'POST',
     body: JSON.stringify({ topic, positions, dry_run: true }),
@@ -243,7 +355,12 @@ async function confirmRedrive() {
   const out = document.getElementById('redrive-result');
   const result = await api('/api/console/dead-letters/redrive', {
     method: 'POST',
-    body: JSON.stringify({ topic: lastPreview.topic, positions: lastPreview.positions, dry_run: false, expected: lastPreview.count }),
+    body: JSON.stringify({
+      topic: lastPreview.topic,
+      positions: lastPreview.positions,
+      dry_run: false,
+      expected: lastPreview.count,
+    }),
   });
   out.textContent = result.lines.join('\n');
   selected.clear();
@@ -253,15 +370,32 @@ async function confirmRedrive() {
 
 // ---- Alerts and orders
 function tenantList() {
-  return h('datalist', { id: 'tenants' }, config.tenants.map((t) => h('option', { value: t })));
+  return h(
+    'datalist',
+    { id: 'tenants' },
+    config.tenants.map((t) => h('option', { value: t })),
+  );
 }
 
 function tenantForm(onload, extra = []) {
   const tenant = new URLSearchParams(location.search).get('tenant') ?? config.tenants[0] ?? '';
   return h(
     'form',
-    { class: 'filters', onsubmit: (e) => { e.preventDefault(); const t = e.target.tenant.value; history.replaceState(null, '', `?tenant=${encodeURIComponent(t)}`); void onload(); } },
-    h('label', {}, 'Tenant ', h('input', { name: 'tenant', list: 'tenants', required: true, value: tenant })),
+    {
+      class: 'filters',
+      onsubmit: (e) => {
+        e.preventDefault();
+        const t = e.target.tenant.value;
+        history.replaceState(null, '', `?tenant=${encodeURIComponent(t)}`);
+        void onload();
+      },
+    },
+    h(
+      'label',
+      {},
+      'Tenant ',
+      h('input', { name: 'tenant', list: 'tenants', required: true, value: tenant }),
+    ),
     extra,
     h('button', { type: 'submit' }, 'Show'),
   );
@@ -273,7 +407,20 @@ function alertsPage() {
   main.replaceChildren(
     h('h1', {}, 'Alerts'),
     tenantList(),
-    tenantForm(loadAlerts, [h('label', {}, 'Status ', h('select', { name: 'status' }, h('option', { value: '' }, 'any'), h('option', { value: 'open' }, 'open'), h('option', { value: 'acknowledged' }, 'acknowledged')))]),
+    tenantForm(loadAlerts, [
+      h(
+        'label',
+        {},
+        'Status ',
+        h(
+          'select',
+          { name: 'status' },
+          h('option', { value: '' }, 'any'),
+          h('option', { value: 'open' }, 'open'),
+          h('option', { value: 'acknowledged' }, 'acknowledged'),
+        ),
+      ),
+    ]),
     h('div', { id: 'list' }),
     h('section', { id: 'history', 'aria-label': 'Alert history' }),
   );
@@ -284,7 +431,9 @@ async function loadAlerts() {
   const tenant = currentTenant();
   if (tenant === '') return;
   const status = main.querySelector('select[name=status]').value;
-  const body = await api(`/api/console/alerts?tenant=${encodeURIComponent(tenant)}${status ? `&status=${status}` : ''}`);
+  const body = await api(
+    `/api/console/alerts?tenant=${encodeURIComponent(tenant)}${status ? `&status=${status}` : ''}`,
+  );
   const items = body.items ?? [];
   const now = Date.now();
   document.getElementById('list').replaceChildren(
@@ -310,12 +459,23 @@ async function alertHistory(tenant, id) {
   const history = a.history ?? [];
   document.getElementById('history').replaceChildren(
     h('h2', {}, `Alert ${id}`),
-    table('History', Object.keys(history[0] ?? { at: '' }), history.map((e) => Object.values(e).map((v) => (typeof v === 'object' ? JSON.stringify(v) : String(v))))),
+    table(
+      'History',
+      Object.keys(history[0] ?? { at: '' }),
+      history.map((e) =>
+        Object.values(e).map((v) => (typeof v === 'object' ? JSON.stringify(v) : String(v))),
+      ),
+    ),
   );
 }
 
 function ordersPage() {
-  main.replaceChildren(h('h1', {}, 'Orders'), tenantList(), tenantForm(loadOrders), h('div', { id: 'list' }));
+  main.replaceChildren(
+    h('h1', {}, 'Orders'),
+    tenantList(),
+    tenantForm(loadOrders),
+    h('div', { id: 'list' }),
+  );
   if (currentTenant() !== '') void loadOrders();
 }
 
@@ -326,7 +486,11 @@ async function loadOrders() {
   const items = body.items;
   const stuck = items.filter((o) => o.stuck).length;
   document.getElementById('list').replaceChildren(
-    h('p', {}, `${stuck} stuck (in a non-final state for more than ${age(body.stuck_after_ms / 1000)})`),
+    h(
+      'p',
+      {},
+      `${stuck} stuck (in a non-final state for more than ${age(body.stuck_after_ms / 1000)})`,
+    ),
     table(
       `${items.length} order(s) of ${tenant}`,
       ['order', 'customer', 'status', 'age', 'lines', 'history'],
@@ -336,7 +500,9 @@ async function loadOrders() {
         h('span', { class: o.stuck ? 'bad' : '' }, o.stuck ? `${o.status} (stuck)` : o.status),
         o.age_ms === null ? '–' : age(o.age_ms / 1000),
         String((o.lines ?? []).length),
-        Array.isArray(o.history) ? o.history.map((e) => e.status ?? e.state ?? JSON.stringify(e)).join(' → ') : '–',
+        Array.isArray(o.history)
+          ? o.history.map((e) => e.status ?? e.state ?? JSON.stringify(e)).join(' → ')
+          : '–',
       ]),
       (i) => (items[i].stuck ? { class: 'stuck' } : {}),
     ),
@@ -348,18 +514,34 @@ async function loadOrders() {
 function renderTopics(c) {
   main.replaceChildren(
     h('h1', {}, 'Topics'),
-    table('Brokers', ['id', 'host', 'port'], c.brokers.map((b) => [String(b.id), b.host, String(b.port)])),
+    table(
+      'Brokers',
+      ['id', 'host', 'port'],
+      c.brokers.map((b) => [String(b.id), b.host, String(b.port)]),
+    ),
     ...c.topics.map((t) =>
       table(
         t.name,
         ['partition', 'leader', 'replicas', 'in sync', 'log start', 'high watermark'],
-        t.partitions.map((p) => [String(p.partition), String(p.leader), p.replicas.join(','), p.isr.join(','), p.start, p.end]),
+        t.partitions.map((p) => [
+          String(p.partition),
+          String(p.leader),
+          p.replicas.join(','),
+          p.isr.join(','),
+          p.start,
+          p.end,
+        ]),
       ),
     ),
     table(
       'Consumer groups',
       ['group', 'state', 'members'],
-      c.groups.map((g) => [g.id, g.state, g.members.map((m) => `${m.clientId}@${m.host} [${m.assignment.join('; ')}]`).join('\n') || 'none']),
+      c.groups.map((g) => [
+        g.id,
+        g.state,
+        g.members.map((m) => `${m.clientId}@${m.host} [${m.assignment.join('; ')}]`).join('\n') ||
+          'none',
+      ]),
     ),
   );
 }
@@ -368,7 +550,15 @@ function renderTopics(c) {
 function loginForm(mode) {
   main.replaceChildren(
     h('h1', {}, 'Sign in'),
-    h('p', {}, 'The console needs a token with the ops scope', mode === 'dev' ? ': npm run -s cli -- auth token --scope ops' : ' from your identity provider', '.'),
+    h(
+      'p',
+      {},
+      'The console needs a token with the ops scope',
+      mode === 'dev'
+        ? ': npm run -s cli -- auth token --scope ops'
+        : ' from your identity provider',
+      '.',
+    ),
     h(
       'form',
       {
@@ -376,14 +566,22 @@ function loginForm(mode) {
         onsubmit: async (e) => {
           e.preventDefault();
           try {
-            await api('/session', { method: 'POST', body: JSON.stringify({ token: e.target.token.value.trim() }) });
+            await api('/session', {
+              method: 'POST',
+              body: JSON.stringify({ token: e.target.token.value.trim() }),
+            });
             location.reload();
           } catch (err) {
             setStatus(err.message, true);
           }
         },
       },
-      h('label', {}, 'Token ', h('textarea', { name: 'token', rows: 4, required: true, autofocus: true })),
+      h(
+        'label',
+        {},
+        'Token ',
+        h('textarea', { name: 'token', rows: 4, required: true, autofocus: true }),
+      ),
       h('button', { type: 'submit' }, 'Sign in'),
     ),
   );
@@ -406,8 +604,20 @@ async function start() {
   const pages = {
     '/': () => every(async () => renderOverview(await api('/api/console/overview'))),
     '/dead-letters': () => deadLettersPage(),
-    '/alerts': () => { alertsPage(); timer = setInterval(() => void loadAlerts().catch((e) => setStatus(e.message, true)), config.pollMs); },
-    '/orders': () => { ordersPage(); timer = setInterval(() => void loadOrders().catch((e) => setStatus(e.message, true)), config.pollMs); },
+    '/alerts': () => {
+      alertsPage();
+      timer = setInterval(
+        () => void loadAlerts().catch((e) => setStatus(e.message, true)),
+        config.pollMs,
+      );
+    },
+    '/orders': () => {
+      ordersPage();
+      timer = setInterval(
+        () => void loadOrders().catch((e) => setStatus(e.message, true)),
+        config.pollMs,
+      );
+    },
     '/topics': () => every(async () => renderTopics(await api('/api/console/topics'))),
   };
   await (pages[page] ?? pages['/'])();
