@@ -6,11 +6,10 @@
  * Kafka through its own admin connections, never on their request paths.
  */
 import type { FastifyInstance } from 'fastify';
-import { DLQ_SUFFIX, kafkaConnectionFrom } from '../messaging/index.ts';
+import { createClusterReader, DLQ_SUFFIX, kafkaConnectionFrom } from '../messaging/index.ts';
 import { createHttpServer, createMetricsRegistry } from '../platform/index.ts';
 import type { Authenticator, Config, Logger } from '../platform/index.ts';
 import { CONSOLE_HTTP_STATUSES } from './errors.ts';
-import { createKafkaView } from './kafka-view.ts';
 import { createOverviewPoller } from './overview.ts';
 import type { OverviewPoller } from './overview.ts';
 import { registerConsoleRoutes, withSessionCookie } from './routes.ts';
@@ -48,7 +47,7 @@ export async function buildConsole(resources: ConsoleResources): Promise<Console
     historyPoints: settings.historyPoints,
     logger: logger.child({ component: 'overview' }),
   });
-  const kafka = createKafkaView(conn);
+  const kafka = createClusterReader(conn);
   const authenticator = withSessionCookie(resources.authenticator);
   let ready = false;
   const server = createHttpServer({

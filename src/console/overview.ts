@@ -4,9 +4,8 @@
  * two scrapes), the consumer group's lag per partition from Kafka's admin API, with a short
  * in-memory time series for the chart, and Sales' open alerts by priority.
  */
-import { createGroupLagReader } from '../messaging/kafka/group-lag.ts';
-import type { GroupLagReader } from '../messaging/kafka/group-lag.ts';
-import type { KafkaConnectionOptions } from '../messaging/index.ts';
+import { createGroupLagReader } from '../messaging/index.ts';
+import type { GroupLagReader, KafkaConnectionOptions } from '../messaging/index.ts';
 import type { Logger } from '../platform/index.ts';
 import { maxOf, parsePrometheusText, sumOf } from './prom-text.ts';
 import type { Sample } from './prom-text.ts';

@@ -9,13 +9,11 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { KafkaConnectionOptions } from '../messaging/index.ts';
-import { insufficientScope } from '../platform/auth/index.ts';
-import { AppError, parseInput } from '../platform/index.ts';
+import type { ClusterReader, KafkaConnectionOptions } from '../messaging/index.ts';
+import { AppError, insufficientScope, parseInput } from '../platform/index.ts';
 import type { Authenticator } from '../platform/index.ts';
 import { listDeadLetters, redriveDeadLetters, showDeadLetter } from './dead-letters.ts';
 import { ConsoleErrorCodes, upstreamError } from './errors.ts';
-import type { KafkaView } from './kafka-view.ts';
 import type { OverviewPoller } from './overview.ts';
 import type { ConsoleSettings } from './settings.ts';
 import type { Upstream } from './upstream.ts';
@@ -30,7 +28,7 @@ export interface ConsoleRoutesOptions {
   /** Dead-letter topics the operator can browse (`<consumed topic>.dlq`). */
   deadLetterTopics: readonly string[];
   overview: OverviewPoller;
-  kafka: KafkaView;
+  kafka: ClusterReader;
   upstream: Upstream;
 }
 

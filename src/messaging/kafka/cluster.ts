@@ -1,14 +1,14 @@
 /**
- * What the Topics page shows, read with Kafka's admin API on the console's own connection:
- * every topic with its partitions (leader, replicas, in-sync replicas, log start and high
+ * The cluster as an operator sees it (the console's Topics page), read with the admin API on a
+ * connection of the caller's own: every topic with its partitions (leader, replicas, in-sync replicas, log start and high
  * watermark) and every consumer group with its state and members (client, host, assignment).
  * Reading never joins a group, so it cannot cause a rebalance.
  */
 import { Admin, ListOffsetTimestamps } from '@platformatic/kafka';
 import type { Group } from '@platformatic/kafka';
-import { toKafkaError } from '../messaging/kafka/errors.ts';
-import { toLibraryConnectionOptions } from '../messaging/kafka/options.ts';
-import type { KafkaConnectionOptions } from '../messaging/index.ts';
+import { toKafkaError } from './errors.ts';
+import { toLibraryConnectionOptions } from './options.ts';
+import type { KafkaConnectionOptions } from './options.ts';
 
 export interface TopicView {
   name: string;
@@ -34,12 +34,14 @@ export interface ClusterView {
   groups: GroupView[];
 }
 
-export interface KafkaView {
+export interface ClusterReader {
+  /** Rejects with an `ERP_KAFKA_*` AppError. */
   read(): Promise<ClusterView>;
   close(): Promise<void>;
 }
 
-export function createKafkaView(conn: KafkaConnectionOptions): KafkaView {
+/** Opens an admin client (it connects on first use); the caller owns it until `close()`. */
+export function createClusterReader(conn: KafkaConnectionOptions): ClusterReader {
   const admin = new Admin({ ...toLibraryConnectionOptions(conn), retries: 0 });
   return {
     async read() {
