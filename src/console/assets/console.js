@@ -511,37 +511,63 @@ async function loadOrders() {
 }
 
 // ---- Topics
-function renderTopics(c) {
+function topicsPage() {
+  // The filter lives outside what each poll redraws, so typing in it is never interrupted.
   main.replaceChildren(
     h('h1', {}, 'Topics'),
+    h(
+      'form',
+      { class: 'filters', role: 'search', onsubmit: (e) => e.preventDefault() },
+      h(
+        'label',
+        {},
+        'Filter topics and groups ',
+        h('input', { name: 'filter', type: 'search', oninput: () => renderTopics() }),
+      ),
+    ),
+    h('div', { id: 'topics' }),
+  );
+}
+
+let cluster;
+function renderTopics(c = cluster) {
+  cluster = c;
+  if (c === undefined) return;
+  const filter = (main.querySelector('input[name=filter]')?.value ?? '').trim();
+  const shown = (name) => filter === '' || name.includes(filter);
+  document.getElementById('topics').replaceChildren(
     table(
       'Brokers',
       ['id', 'host', 'port'],
       c.brokers.map((b) => [String(b.id), b.host, String(b.port)]),
     ),
-    ...c.topics.map((t) =>
-      table(
-        t.name,
-        ['partition', 'leader', 'replicas', 'in sync', 'log start', 'high watermark'],
-        t.partitions.map((p) => [
-          String(p.partition),
-          String(p.leader),
-          p.replicas.join(','),
-          p.isr.join(','),
-          p.start,
-          p.end,
-        ]),
+    ...c.topics
+      .filter((t) => shown(t.name))
+      .map((t) =>
+        table(
+          t.name,
+          ['partition', 'leader', 'replicas', 'in sync', 'log start', 'high watermark'],
+          t.partitions.map((p) => [
+            String(p.partition),
+            String(p.leader),
+            p.replicas.join(','),
+            p.isr.join(','),
+            p.start,
+            p.end,
+          ]),
+        ),
       ),
-    ),
     table(
       'Consumer groups',
       ['group', 'state', 'members'],
-      c.groups.map((g) => [
-        g.id,
-        g.state,
-        g.members.map((m) => `${m.clientId}@${m.host} [${m.assignment.join('; ')}]`).join('\n') ||
-          'none',
-      ]),
+      c.groups
+        .filter((g) => shown(g.id) || g.members.some((m) => m.assignment.some((a) => shown(a))))
+        .map((g) => [
+          g.id,
+          g.state,
+          g.members.map((m) => `${m.clientId}@${m.host} [${m.assignment.join('; ')}]`).join('\n') ||
+            'none',
+        ]),
     ),
   );
 }
@@ -618,7 +644,10 @@ async function start() {
         config.pollMs,
       );
     },
-    '/topics': () => every(async () => renderTopics(await api('/api/console/topics'))),
+    '/topics': () => {
+      topicsPage();
+      return every(async () => renderTopics(await api('/api/console/topics')));
+    },
   };
   await (pages[page] ?? pages['/'])();
 }
