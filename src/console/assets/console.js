@@ -126,6 +126,8 @@ function renderOverview(o) {
         'span',
         { class: s.ready ? 'ok' : 'bad' },
         s.up ? (s.ready ? 'up, ready' : 'up, not ready') : 'down',
+        // Why the numbers are zeros: the service is down, or its /metrics refused the console.
+        s.metricsError ? h('small', { class: 'why' }, `\n${s.metricsError}`) : undefined,
       ),
       rate(s.publishedPerSec),
       h('span', { 'data-metric': `${s.name}-published` }, String(s.publishedTotal)),
