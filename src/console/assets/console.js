@@ -625,6 +625,12 @@ async function every(load) {
   if (!leaving) timer = setTimeout(() => void every(load), config.pollMs);
 }
 
+// A redraw would take the keyboard focus away from a button in the list: wait until it moves on.
+function refreshList(load) {
+  if (document.getElementById('list')?.contains(document.activeElement)) return Promise.resolve();
+  return load().catch((e) => setStatus(e.message, true));
+}
+
 async function start() {
   const session = await api('/session');
   if (!session.authenticated) return loginForm(session.mode);
@@ -634,17 +640,11 @@ async function start() {
     '/dead-letters': () => deadLettersPage(),
     '/alerts': () => {
       alertsPage();
-      timer = setInterval(
-        () => void loadAlerts().catch((e) => setStatus(e.message, true)),
-        config.pollMs,
-      );
+      timer = setInterval(() => void refreshList(loadAlerts), config.pollMs);
     },
     '/orders': () => {
       ordersPage();
-      timer = setInterval(
-        () => void loadOrders().catch((e) => setStatus(e.message, true)),
-        config.pollMs,
-      );
+      timer = setInterval(() => void refreshList(loadOrders), config.pollMs);
     },
     '/topics': () => {
       topicsPage();
