@@ -78,6 +78,14 @@ const architecture = [
     // model, run a shadow Sales for a replay) use the service as its main does, through its index.
     ...SERVICES.map((service) => throughIndex(service, 'The CLI uses')),
   ),
+  restrictImports(
+    ['src/console/**/*.ts'],
+    throughIndex('contract', 'The console uses'),
+    throughIndex('platform', 'The console uses'),
+    throughIndex('messaging', 'The console uses'),
+    // It reads the services over HTTP and writes only through the CLI's dead-letter functions.
+    never(SERVICES, 'The console reads the services through their HTTP APIs, never their code.'),
+  ),
   // Tests, benches and scripts may import any file of src (tests mirror sources), but a service's tests
   // stay inside its bounded context.
   ...SERVICES.map((service) =>
@@ -101,7 +109,17 @@ const architecture = [
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.cache/**', '.data/**', 'eslint.config.js'] },
+  // src/console/assets: the console's browser script, served as it is (no build step); prettier
+  // still formats it and the console's browser test runs it.
+  {
+    ignores: [
+      'node_modules/**',
+      '.cache/**',
+      '.data/**',
+      'eslint.config.js',
+      'src/console/assets/**',
+    ],
+  },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {

@@ -398,9 +398,25 @@ async function startProcesses(
   );
   const inventoryUrl = `http://127.0.0.1:${inventoryPort}`;
   const salesUrl = `http://127.0.0.1:${salesPort}`;
+  // BENCH_CONSOLE=1: the operator's console runs beside them, polling every second (a third of
+  // its default period), to show it costs the services nothing measurable. Its CPU is not counted
+  // in the services' CPU per adjustment.
+  const operatorConsole =
+    process.env['BENCH_CONSOLE'] === '1'
+      ? spawn(process.execPath, ['src/console/main.ts'], {
+          env: {
+            ...env,
+            CONSOLE_PORT: String(await freePort()),
+            CONSOLE_INVENTORY_URL: inventoryUrl,
+            CONSOLE_SALES_URL: salesUrl,
+            CONSOLE_POLL_MS: '1000',
+          },
+          stdio: ['ignore', 'ignore', 'inherit'],
+        })
+      : undefined;
   const stopChildren = () =>
     Promise.all(
-      children.map(
+      [...children, ...(operatorConsole === undefined ? [] : [operatorConsole])].map(
         (c) =>
           new Promise((resolve) => {
             if (c.exitCode !== null || c.signalCode !== null) return resolve(null);
@@ -424,7 +440,7 @@ async function startProcesses(
   }
   const http = createHttpClient(CONCURRENCY);
   say(
-    `  postgres: Inventory and Sales as processes (src/<service>/main.ts), on PostgreSQL schemas ${inventoryDb.schema} and ${salesDb.schema}`,
+    `  postgres: Inventory and Sales as processes (src/<service>/main.ts), on PostgreSQL schemas ${inventoryDb.schema} and ${salesDb.schema}${operatorConsole === undefined ? '' : '; the console beside them, polling every 1 s (BENCH_CONSOLE=1)'}`,
   );
   return {
     processed: (eventType) => scrapeProcessed(salesUrl, eventType, auth.headers()),

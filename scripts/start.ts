@@ -1,13 +1,15 @@
 /**
  * `npm start`: the whole system on one machine. Starts the local Kafka when
- * KAFKA_BOOTSTRAP_SERVERS is not set, then the Inventory and Sales processes; prints where they
- * listen; on Ctrl-C stops both gracefully (and the broker, if this script started it).
+ * KAFKA_BOOTSTRAP_SERVERS is not set, then the Inventory and Sales processes and the operator's
+ * console; prints where they listen; on Ctrl-C stops them gracefully (and the broker, if this
+ * script started it).
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { consoleSettings } from '../src/console/index.ts';
 import { inventoryService } from '../src/inventory/index.ts';
 import type { ServiceDefinition } from '../src/messaging/index.ts';
 import { AppError, loadServiceConfig } from '../src/platform/index.ts';
@@ -21,6 +23,8 @@ interface Service {
   name: string;
   entry: string;
   port: number;
+  /** Where it listens, when not HOST (the console stays on CONSOLE_HOST, 127.0.0.1). */
+  host?: string;
   child?: ChildProcess;
 }
 
@@ -48,11 +52,21 @@ async function main(): Promise<void> {
     say(`using Kafka at ${env['KAFKA_BOOTSTRAP_SERVERS']}`);
   }
   // Fail here, once, with the variable named, rather than in each service.
-  const services: Service[] = [serviceOf(inventoryService, env), serviceOf(salesService(), env)];
+  const operatorConsole = loadServiceConfig(consoleSettings, env).settings;
+  const services: Service[] = [
+    serviceOf(inventoryService, env),
+    serviceOf(salesService(), env),
+    {
+      name: 'console',
+      entry: 'src/console/main.ts',
+      port: operatorConsole.port,
+      host: operatorConsole.host,
+    },
+  ];
   const host = loadServiceConfig(inventoryService.settings, env).config.host;
 
   // A service answering on our port would pass our readiness check for us: refuse up front.
-  for (const s of services) await assertPortFree(host, s.port, s.name);
+  for (const s of services) await assertPortFree(s.host ?? host, s.port, s.name);
 
   let stopping = false;
   const stopAll = async (exitCode: number) => {
@@ -91,13 +105,13 @@ async function main(): Promise<void> {
     });
   }
   try {
-    await Promise.all(services.map((s) => waitReady(s, host)));
+    await Promise.all(services.map((s) => waitReady(s, s.host ?? host)));
   } catch (err) {
     console.error(`[start] error ${(err as Error).message}`);
     await stopAll(1);
   }
   say('ready:');
-  for (const s of services) say(`  ${s.name.padEnd(9)} http://${host}:${s.port}`);
+  for (const s of services) say(`  ${s.name.padEnd(9)} http://${s.host ?? host}:${s.port}`);
   say(`  kafka     ${env['KAFKA_BOOTSTRAP_SERVERS']}`);
   say('press Ctrl-C to stop');
 }

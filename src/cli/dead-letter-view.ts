@@ -32,6 +32,8 @@ export interface DeadLetterFilter {
   tenant?: string;
   since?: Date;
   until?: Date;
+  /** Only these dead letters, as `<partition>:<offset>` (what the console's selection sends). */
+  positions?: readonly string[];
 }
 
 export const DLQ_HEADER_PREFIX = 'dlq.';
@@ -102,6 +104,11 @@ export function matchesFilter(view: DeadLetterView, filter: DeadLetterFilter): b
   if (filter.tenant !== undefined && view.tenantId !== filter.tenant) return false;
   if (filter.since !== undefined && view.time < filter.since) return false;
   if (filter.until !== undefined && view.time >= filter.until) return false;
+  if (
+    filter.positions !== undefined &&
+    !filter.positions.includes(`${view.partition}:${view.offset}`)
+  )
+    return false;
   return true;
 }
 

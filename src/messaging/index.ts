@@ -12,7 +12,9 @@ export type { ConsumerMetrics } from './inbox/metrics.ts';
 export type { InboxTable } from './inbox/table.ts';
 export { kafkaConnectionFrom } from './kafka/connection.ts';
 export {
+  createClusterReader,
   createConsumer,
+  createGroupLagReader,
   createProducer,
   createRangeConsumer,
   ensureTopics,
@@ -23,8 +25,11 @@ export {
   topicOffsets,
 } from './kafka/index.ts';
 export type {
+  ClusterReader,
+  ClusterView,
   ConsumerSettings,
   EventConsumer,
+  GroupLagReader,
   EventProducer,
   IncomingBatch,
   IncomingRecord,

@@ -46,6 +46,7 @@ export {
   createAuthenticator,
   DEV_ISSUER,
   headerTenancy,
+  insufficientScope,
   loadDevIssuer,
   SCOPES,
 } from './auth/index.ts';

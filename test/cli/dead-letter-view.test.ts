@@ -106,6 +106,14 @@ test('filters: every criterion must hold; since is inclusive, until exclusive', 
   assert.ok(!matchesFilter(viewDeadLetter(letter({})), { tenant: 'tenant-1' }));
 });
 
+test('positions: only the dead letters selected (the console redrives a selection this way)', () => {
+  const view = viewDeadLetter(letter(written));
+  assert.ok(matchesFilter(view, { positions: ['0:1', '2:17'] }));
+  assert.ok(!matchesFilter(view, { positions: ['2:18', '17:2'] }));
+  assert.ok(!matchesFilter(view, { positions: [] }));
+  assert.ok(!matchesFilter(view, { positions: ['2:17'], tenant: 'tenant-2' }));
+});
+
 test('a redrive keeps the original headers and drops the dead-letter ones', () => {
   assert.deepEqual(
     originalHeaders(viewDeadLetter(letter({ ...written, 'dlq.redriven.from': 'x' }))),

@@ -17,7 +17,7 @@ const repoRoot = path.resolve(import.meta.dirname, '../..');
 const configFile = path.join(repoRoot, 'eslint.config.js');
 // The one list of services lives in the config; the cases below are generated from it too.
 const { SERVICES } = (await import(pathToFileURL(configFile).href)) as { SERVICES: string[] };
-const LAYERS = ['contract', 'platform', 'messaging', 'cli'];
+const LAYERS = ['contract', 'platform', 'messaging', 'cli', 'console'];
 const ARCHITECTURE_RULES = new Set(['no-restricted-imports', 'import-x/no-cycle']);
 
 // An empty root for the snippets, and another for the files of the cycle test: import-x caches
@@ -220,6 +220,29 @@ test('the CLI uses the lower layers and the services through their index only', 
     ...SERVICES.flatMap((s): Case[] => [
       ['src/cli/main.ts', `../${s}/index.ts`],
       ['src/cli/main.ts', `../${s}/app.ts`, throughIndex('The CLI uses', s)],
+    ]),
+  ]);
+});
+
+test('the console uses the lower layers through their index, the CLI, and no service', (t) => {
+  return check(t, [
+    ['src/console/app.ts', '../messaging/index.ts'],
+    ['src/console/app.ts', '../platform/index.ts'],
+    ['src/console/dead-letters.ts', '../cli/dlq.ts'],
+    [
+      'src/console/app.ts',
+      '../messaging/kafka/group-lag.ts',
+      throughIndex('The console uses', 'messaging'),
+    ],
+    [
+      'src/console/app.ts',
+      '../platform/auth/index.ts',
+      throughIndex('The console uses', 'platform'),
+    ],
+    ...SERVICES.map((s): Case => [
+      'src/console/app.ts',
+      `../${s}/index.ts`,
+      'The console reads the services through their HTTP APIs, never their code.',
     ]),
   ]);
 });

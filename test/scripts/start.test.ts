@@ -54,13 +54,17 @@ function alive(pid: number): boolean {
 }
 
 test(
-  'npm start killed with -9: both services stop gracefully on their own',
+  'npm start killed with -9: both services and the console stop gracefully on their own',
   // Finds the services through /proc: Linux only, like the CI that runs it.
   { timeout: 60_000 },
   async (t) => {
     const dataDir = mkdtempSync(join(tmpdir(), 'erp-start-'));
     t.after(() => rmSync(dataDir, { recursive: true, force: true }));
-    const [inventoryPort, salesPort] = [await freePort(), await freePort()];
+    const [inventoryPort, salesPort, consolePort] = [
+      await freePort(),
+      await freePort(),
+      await freePort(),
+    ];
     const supervisor = spawn(process.execPath, [join(ROOT, 'scripts', 'start.ts')], {
       cwd: ROOT,
       env: {
@@ -72,6 +76,7 @@ test(
         DATA_DIR: dataDir,
         INVENTORY_PORT: String(inventoryPort),
         SALES_PORT: String(salesPort),
+        CONSOLE_PORT: String(consolePort),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -90,7 +95,11 @@ test(
       await sleep(100);
     }
     services = childrenOf(supervisor.pid!);
-    assert.equal(services.length, 2, `the two services are its children:\n${output}`);
+    assert.equal(
+      services.length,
+      3,
+      `the two services and the console are its children:\n${output}`,
+    );
     const locks = ['inventory', 'sales'].map((id) => join(dataDir, id, 'pglite.lock'));
     assert.ok(
       locks.every((lock) => existsSync(lock)),
@@ -111,6 +120,9 @@ test(
       [],
       'each closed its database (a graceful stop)',
     );
-    assert.deepEqual([await refused(inventoryPort), await refused(salesPort)], [true, true]);
+    assert.deepEqual(
+      [await refused(inventoryPort), await refused(salesPort), await refused(consolePort)],
+      [true, true, true],
+    );
   },
 );

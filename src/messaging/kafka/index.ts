@@ -1,5 +1,7 @@
 export { describeTopics, ensureTopics } from './admin.ts';
 export type { EnsureTopicsOptions, TopicDescription, TopicSpec } from './admin.ts';
+export { createClusterReader } from './cluster.ts';
+export type { ClusterReader, ClusterView, GroupView, TopicView } from './cluster.ts';
 export { createConsumer } from './consumer.ts';
 export type { BatchHandler, EventConsumer } from './consumer.ts';
 export { RECONNECT_RETRY_POLICY } from './consumer-settings.ts';
@@ -19,6 +21,8 @@ export type {
   ProducerSettings,
   RawOutgoingRecord,
 } from './producer.ts';
+export { createGroupLagReader } from './group-lag.ts';
+export type { GroupLagReader, GroupPartitionLag } from './group-lag.ts';
 export { groupMembers, resetGroupOffsets, topicOffsets } from './group-offsets.ts';
 export type { OffsetSpec, PartitionOffsets } from './group-offsets.ts';
 export { createRangeConsumer } from './range-consumer.ts';

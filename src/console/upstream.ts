@@ -1,0 +1,69 @@
+/**
+ * How the console reaches the services' HTTP APIs. They are per tenant (the tenant comes from the
+ * caller's token) and /metrics needs the `ops` scope, so the console acts with a credential of its
+ * own for the tenant the operator picks:
+ * - AUTH_MODE=dev: it signs short-lived tokens with the development issuer in DATA_DIR, as
+ *   `npm run cli -- auth token` does (read scopes only for a tenant, `ops` for metrics);
+ * - AUTH_MODE=none: it names the tenant in X-Tenant-ID;
+ * - AUTH_MODE=oidc: it forwards the operator's own token (the identity provider decides which
+ *   tenant it may read); the background poll reads /metrics without a token, so the services
+ *   need AUTH_OPEN_METRICS=true (or the overview shows metrics as unavailable).
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import { loadDevIssuer } from '../platform/index.ts';
+import type { Config } from '../platform/index.ts';
+import { upstreamError } from './errors.ts';
+
+export interface Upstream {
+  /** GET `path` of `base`; the body as text. Rejects with ERP_CONSOLE_UPSTREAM. */
+  get(
+    service: string,
+    url: string,
+    as: { tenant?: string; scope: string; forward?: IncomingHttpHeaders },
+  ): Promise<{ status: number; text: string }>;
+}
+
+/** Tokens live 5 minutes and are reused for 4. */
+const TOKEN_TTL_SECONDS = 300;
+const TIMEOUT_MS = 5_000;
+
+export async function createUpstream(config: Config): Promise<Upstream> {
+  const { auth } = config;
+  const issuer = auth.mode === 'dev' ? await loadDevIssuer(config.dataDir) : undefined;
+  const tokens = new Map<string, { token: string; until: number }>();
+  const tokenFor = async (tenant: string | undefined, scope: string): Promise<string> => {
+    const key = `${tenant ?? ''}\u0000${scope}`;
+    const cached = tokens.get(key);
+    if (cached !== undefined && cached.until > Date.now()) return cached.token;
+    const token = await issuer!.sign(
+      {
+        ...(tenant === undefined ? {} : { [auth.tenantClaim]: tenant }),
+        scope,
+        sub: 'erp-console',
+      },
+      auth.audience,
+      TOKEN_TTL_SECONDS,
+    );
+    tokens.set(key, { token, until: Date.now() + (TOKEN_TTL_SECONDS - 60) * 1000 });
+    return token;
+  };
+  return {
+    async get(service, url, as) {
+      const headers: Record<string, string> = {};
+      if (auth.mode === 'dev')
+        headers['authorization'] = `Bearer ${await tokenFor(as.tenant, as.scope)}`;
+      else if (auth.mode === 'none') {
+        if (as.tenant !== undefined) headers['x-tenant-id'] = as.tenant;
+      } else if (typeof as.forward?.authorization === 'string') {
+        headers['authorization'] = as.forward.authorization;
+      }
+      let res: Response;
+      try {
+        res = await fetch(url, { headers, signal: AbortSignal.timeout(TIMEOUT_MS) });
+      } catch (err) {
+        throw upstreamError(service, `${url} did not answer (${(err as Error).message})`, err);
+      }
+      return { status: res.status, text: await res.text() };
+    },
+  };
+}

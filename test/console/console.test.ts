@@ -1,0 +1,277 @@
+// The console as an operator uses it: a real headless Chromium against the real system (both
+// services, the real broker, a real database), signed in with an ops token of the development
+// issuer. It sees the overview's numbers move after a stock adjustment, opens a dead letter the
+// test wrote, previews and confirms its redrive, and sees Sales process it (an alert opens). A
+// screenshot of each page goes to .data/console-screenshots/; any console error or failed
+// request in the page fails the test.
+import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import {
+  createEvent,
+  encodeEvent,
+  EVENT_TYPES,
+  kafkaHeadersFor,
+} from '../../src/contract/index.ts';
+import { buildConsole, consoleSettings } from '../../src/console/index.ts';
+import type { Console } from '../../src/console/index.ts';
+import { createProducer } from '../../src/messaging/index.ts';
+import { createLogger, loadServiceConfig } from '../../src/platform/index.ts';
+import { testIssuer } from '../support/auth.ts';
+import { launchBrowser, watchedPage } from '../support/browser.ts';
+import { uniqueName, waitUntil } from '../support/kafka.ts';
+import { startSystem } from '../support/system.ts';
+import type { TestSystem } from '../support/system.ts';
+import { laptopBody } from '../inventory/fixtures.ts';
+
+const SCREENSHOTS = join(import.meta.dirname, '../../.data/console-screenshots');
+const tenant = uniqueName('tenant');
+let browser: Browser;
+let system: TestSystem;
+let console_: Console;
+let base: string;
+const cleanups: Array<() => unknown> = [];
+
+before(async () => {
+  system = await startSystem({ after: (fn) => cleanups.push(fn) });
+  const inventoryUrl = await system.inventory.http.listen({ host: '127.0.0.1', port: 0 });
+  const salesUrl = await system.sales.http.listen({ host: '127.0.0.1', port: 0 });
+  const issuer = await testIssuer();
+  const { config, settings } = loadServiceConfig(consoleSettings, {
+    KAFKA_BOOTSTRAP_SERVERS: system.config.kafka.bootstrapServers.join(','),
+    KAFKA_INVENTORY_TOPIC: system.config.kafka.inventoryTopic,
+    KAFKA_SALES_TOPIC: system.config.kafka.salesTopic,
+    KAFKA_CONSUMER_GROUP: system.consumerGroup,
+    DATA_DIR: issuer.dataDir,
+    CONSOLE_INVENTORY_URL: inventoryUrl,
+    CONSOLE_SALES_URL: salesUrl,
+    CONSOLE_POLL_MS: '500',
+    CONSOLE_STUCK_ORDER_MS: '1',
+    CONSOLE_TENANTS: tenant,
+    LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'silent',
+  });
+  console_ = await buildConsole({
+    config,
+    settings,
+    authenticator: issuer.authenticator,
+    logger: createLogger('console', config.logLevel),
+  });
+  await console_.start();
+  base = await console_.http.listen({ host: '127.0.0.1', port: 0 });
+  cleanups.unshift(() => console_.stop());
+  browser = await launchBrowser();
+  await mkdir(SCREENSHOTS, { recursive: true });
+});
+after(async () => {
+  await browser?.close();
+  for (const fn of cleanups) await fn();
+});
+
+async function signIn(page: Page): Promise<void> {
+  const issuer = await testIssuer();
+  await page.goto(`${base}/`);
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  await page.getByLabel('Token').fill(await issuer.token(undefined, ['ops']));
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Overview' }).waitFor();
+}
+
+const metric = async (page: Page, name: string): Promise<number> =>
+  Number(await page.locator(`[data-metric="${name}"]`).innerText());
+
+test('an operator follows a stock change, redrives a dead letter and sees it processed', async () => {
+  const watched = await watchedPage(browser);
+  const { page } = watched;
+  const headers = await system.headers(tenant);
+
+  // Nothing without a session: the API needs the ops scope.
+  const refused = await fetch(`${base}/api/console/overview`);
+  assert.equal(refused.status, 401);
+  const noOps = await fetch(`${base}/api/console/overview`, {
+    headers: await system.headers(tenant, ['inventory:read', 'sales:read']),
+  });
+  assert.equal(noOps.status, 403);
+
+  await signIn(page);
+  const created = await system.inventory.http.inject({
+    method: 'POST',
+    url: '/api/v1/products',
+    headers,
+    payload: laptopBody,
+  });
+  assert.equal(created.statusCode, 201);
+  const productId: string = created.json().id;
+  await waitUntil(
+    'the overview shows the product_created published',
+    async () => (await metric(page, 'inventory-published')) >= 1,
+  );
+  const published = await metric(page, 'inventory-published');
+  const consumed = await metric(page, 'sales-consumed');
+  const adjusted = await system.inventory.http.inject({
+    method: 'POST',
+    url: `/api/v1/products/${productId}/stock-adjustments`,
+    headers,
+    payload: { quantity_change: -5, reason: 'sale' },
+  });
+  assert.equal(adjusted.statusCode, 201);
+  await waitUntil(
+    'the overview counts the adjustment',
+    async () =>
+      (await metric(page, 'inventory-published')) > published &&
+      (await metric(page, 'sales-consumed')) > consumed,
+  );
+  await page.locator('.chart .uplot').waitFor();
+  await page.screenshot({ path: join(SCREENSHOTS, 'overview.png'), fullPage: true });
+
+  // A low-stock event Sales never saw, dead-lettered as the inbox consumer would.
+  const event = createEvent(
+    EVENT_TYPES.lowStock,
+    {
+      product_id: productId,
+      product_sku: laptopBody.sku,
+      product_name: laptopBody.name,
+      current_stock: 3,
+      reorder_level: 10,
+      reorder_quantity: 50,
+      unit_price: 12.5,
+      category: 'electronics',
+      location: 'Warehouse A',
+    },
+    { tenantId: tenant, sourceService: 'inventory-service' },
+  );
+  const inventoryTopic = system.config.kafka.inventoryTopic;
+  const producer = createProducer({ ...system.conn, clientId: 'test-console-dlq' });
+  try {
+    await producer.send([
+      {
+        topic: `${inventoryTopic}.dlq`,
+        key: Buffer.from(productId),
+        value: encodeEvent(event),
+        headers: {
+          ...kafkaHeadersFor(event),
+          'dlq.original.topic': inventoryTopic,
+          'dlq.original.partition': '0',
+          'dlq.original.offset': '0',
+          'dlq.consumer.group': system.consumerGroup,
+          'dlq.error.code': 'ERP_TEST_POISONED',
+          'dlq.error.message': 'written by the console test',
+          'dlq.error.retryable': 'false',
+          'dlq.attempts': '1',
+        },
+      },
+    ]);
+  } finally {
+    await producer.close();
+  }
+
+  await page.getByRole('link', { name: 'Dead letters' }).click();
+  await page.getByRole('heading', { name: 'Dead letters' }).waitFor();
+  await page.getByLabel('Tenant').fill(tenant);
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await page.getByText('1 dead letter(s) in').waitFor();
+  await page.locator('[data-show]').first().click();
+  await page.locator('pre.value').getByText(event.metadata.event_id).waitFor();
+  assert.match(await page.locator('#dl-detail').innerText(), /ERP_TEST_POISONED/);
+  await page.locator('input[data-position]').first().check();
+  await page.getByRole('button', { name: 'Preview redrive of selected' }).click();
+  await page.getByText('1 dead letter(s) would be redriven (dry run, nothing sent)').waitFor();
+  await page.screenshot({ path: join(SCREENSHOTS, 'dead-letters.png'), fullPage: true });
+  await page.getByRole('button', { name: 'Confirm redrive of 1' }).click();
+  await page.getByText('1 dead letter(s) redriven').waitFor();
+
+  // Processed: Sales opened the alert the event asks for.
+  await page.getByRole('link', { name: 'Alerts' }).click();
+  await page.getByRole('heading', { name: 'Alerts' }).waitFor();
+  await page.getByRole('button', { name: 'Show' }).click();
+  await page.locator('#list').getByText(productId).waitFor({ timeout: 30_000 });
+  await page.getByRole('button', { name: 'History' }).first().click();
+  await page.locator('#history').getByText('opened').first().waitFor();
+  await page.screenshot({ path: join(SCREENSHOTS, 'alerts.png'), fullPage: true });
+
+  const order = await system.sales.http.inject({
+    method: 'POST',
+    url: '/api/v1/orders',
+    headers,
+    payload: { customer: 'ACME', lines: [{ product_id: productId, quantity: 2 }] },
+  });
+  assert.equal(order.statusCode, 201);
+  await page.getByRole('link', { name: 'Orders' }).click();
+  await page.getByRole('heading', { name: 'Orders' }).waitFor();
+  await page.getByRole('button', { name: 'Show' }).click();
+  // CONSOLE_STUCK_ORDER_MS is 1 ms here: a pending order is stuck at once.
+  await page.locator('tr.stuck').getByText('pending (stuck)').waitFor();
+  await page.screenshot({ path: join(SCREENSHOTS, 'orders.png'), fullPage: true });
+
+  await page.getByRole('link', { name: 'Topics' }).click();
+  await page.getByRole('heading', { name: 'Topics' }).waitFor();
+  await page.getByText(inventoryTopic, { exact: true }).first().waitFor();
+  // The shared test broker holds many topics: the filter keeps this system's.
+  await page.getByLabel('Filter topics and groups').fill(inventoryTopic);
+  await waitUntil('only the inventory topic and its dead letters are listed', async () => {
+    const captions = await page.locator('#topics caption').allInnerTexts();
+    return captions.join('|') === `Brokers|${inventoryTopic}|${inventoryTopic}.dlq|Consumer groups`;
+  });
+  await page.getByText(system.consumerGroup).first().waitFor();
+  await page.screenshot({ path: join(SCREENSHOTS, 'topics.png'), fullPage: true });
+
+  // Back on the overview, the redriven alert is counted among the open ones (the README's picture).
+  await page.getByRole('link', { name: 'Overview' }).click();
+  await waitUntil('the overview counts the open alert', async () => {
+    const counts = await page.locator('[data-open]').allInnerTexts();
+    return counts.map(Number).reduce((a, b) => a + b, 0) >= 1;
+  });
+  await page.screenshot({ path: join(SCREENSHOTS, 'overview-final.png') });
+
+  assert.deepEqual(watched.problems(), []);
+  await page.close();
+});
+
+test('at phone width the overview fits the screen and the keyboard reaches every page', async () => {
+  const watched = await watchedPage(browser, { width: 390, height: 844 });
+  const { page } = watched;
+  await signIn(page);
+  await page.locator('[data-metric="inventory-published"]').waitFor();
+  const overflow = await page.evaluate<number>(
+    'document.documentElement.scrollWidth - window.innerWidth',
+  );
+  assert.ok(overflow <= 0, `the page is ${overflow} px wider than the screen`);
+  await page.screenshot({ path: join(SCREENSHOTS, 'overview-phone.png'), fullPage: true });
+  // Tab from the top: the skip link, then the pages in order.
+  await page.keyboard.press('Tab');
+  assert.equal(
+    await page.evaluate<string>('document.activeElement?.textContent'),
+    'Skip to content',
+  );
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate<string>('document.activeElement?.textContent'), 'Dead letters');
+  await page.keyboard.press('Enter');
+  await page.getByRole('heading', { name: 'Dead letters' }).waitFor();
+  assert.deepEqual(watched.problems(), []);
+  await page.close();
+});
+
+test('bad input is a coded 400, a wrong confirmation a coded 409, and nothing is sent', async () => {
+  const issuer = await testIssuer();
+  const auth = { authorization: `Bearer ${await issuer.token(undefined, ['ops'])}` };
+  const bad = await fetch(`${base}/api/console/alerts?tenant=${encodeURIComponent('no spaces')}`, {
+    headers: auth,
+  });
+  assert.equal(bad.status, 400);
+  assert.equal(
+    ((await bad.json()) as { error: { code: string } }).error.code,
+    'ERP_HTTP_INVALID_INPUT',
+  );
+  const redrive = await fetch(`${base}/api/console/dead-letters/redrive`, {
+    method: 'POST',
+    headers: { ...auth, 'content-type': 'application/json' },
+    body: JSON.stringify({ positions: ['0:999999'], dry_run: false, expected: 1 }),
+  });
+  assert.equal(redrive.status, 409);
+  const body = (await redrive.json()) as { error: { code: string; retryable: boolean } };
+  assert.equal(body.error.code, 'ERP_CONSOLE_PREVIEW_MISMATCH');
+  const missing = await fetch(`${base}/api/console/dead-letters/0/999999`, { headers: auth });
+  assert.equal(missing.status, 404);
+});
