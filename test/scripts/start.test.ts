@@ -88,10 +88,10 @@ test(
     let output = '';
     supervisor.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     supervisor.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const deadline = Date.now() + 45_000;
+    const deadline = Date.now() + 90_000;
     while (!output.includes('[start] ready:')) {
       assert.ok(supervisor.exitCode === null, `npm start exited:\n${output}`);
-      assert.ok(Date.now() < deadline, `not ready within 45 s:\n${output}`);
+      assert.ok(Date.now() < deadline, `not ready within 90 s:\n${output}`);
       await sleep(100);
     }
     services = childrenOf(supervisor.pid!);
