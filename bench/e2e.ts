@@ -99,9 +99,13 @@ export async function runE2e(ctx: BenchContext): Promise<void> {
   say('  note: the load generator shares the 2 cores with both services, Kafka and PostgreSQL.');
 
   for (const engine of ctx.engines) {
-    // Tracing variants need each service in its own process (the SDK is per process): PostgreSQL.
-    const variants: readonly TracingVariant[] = engine === 'postgres' ? ctx.tracing : ['off'];
-    const systems = new Map<TracingVariant, System>();
+    // Tracing and console variants need each service in its own process (the SDK is per
+    // process; the console reads the services over HTTP): PostgreSQL.
+    const variants: readonly Variant[] =
+      engine === 'postgres'
+        ? [...ctx.tracing, ...(ctx.console ? ['console' as const] : [])]
+        : ['off'];
+    const systems = new Map<Variant, System>();
     try {
       for (const variant of variants) {
         systems.set(variant, await startSystem(ctx, engine, variant));
@@ -173,19 +177,27 @@ async function profileTracingOff(ctx: BenchContext, engine: Engine, seconds: num
   }
 }
 
+/**
+ * What a system runs beside the plain services: nothing ('off'), tracing exporting to Zipkin
+ * ('zipkin'), or the operator's console polling them ('console', tracing off).
+ */
+type Variant = TracingVariant | 'console';
+
+const variantLabel = (variant: Variant): string =>
+  variant === 'console' ? 'the console polling every 1 s (tracing off)' : tracingLabel(variant);
+
 /** Series per variant, filled rep by rep: the variants alternate so that noise hits them alike. */
-function series(systems: Map<TracingVariant, System>): Map<TracingVariant, number[]> {
+function series(systems: Map<Variant, System>): Map<Variant, number[]> {
   return new Map([...systems.keys()].map((v) => [v, []]));
 }
 
 async function measureE2e(
   ctx: BenchContext,
   engine: Engine,
-  systems: Map<TracingVariant, System>,
+  systems: Map<Variant, System>,
   seconds: number,
 ): Promise<void> {
-  const label = (variant: TracingVariant) =>
-    systems.size > 1 ? ` [${tracingLabel(variant)}]` : '';
+  const label = (variant: Variant) => (systems.size > 1 ? ` [${variantLabel(variant)}]` : '');
   const throughput = series(systems);
   const catchUp = series(systems);
   const cpuPerAdjustment = series(systems);
@@ -196,7 +208,7 @@ async function measureE2e(
       await caughtUp(system, 'inventory.product_created');
       const before = await system.processed('inventory.low_stock');
       const cpuBefore = system.cpuSeconds?.();
-      const zipkinBefore = await zipkinCpuSeconds(variant);
+      const zipkinBefore = variant === 'console' ? undefined : await zipkinCpuSeconds(variant);
       const { results, elapsed } = await closedLoop(system, products, CONCURRENCY, seconds);
       const loadEnd = performance.now();
       const ok = results.filter((r) => r.status === 201);
@@ -216,7 +228,7 @@ async function measureE2e(
           ? undefined
           : ((system.cpuSeconds!() - cpuBefore) * 1000) / ok.length;
       if (cpuMs !== undefined) cpuPerAdjustment.get(variant)!.push(cpuMs);
-      const zipkinAfter = await zipkinCpuSeconds(variant);
+      const zipkinAfter = variant === 'console' ? undefined : await zipkinCpuSeconds(variant);
       const zipkinMs =
         zipkinBefore === undefined || zipkinAfter === undefined
           ? undefined
@@ -276,6 +288,14 @@ async function measureE2e(
   }
   sayTracingRatio(`  ${engine} (a) adjustments/s`, throughput);
   sayTracingRatio(`  ${engine} (a) services' CPU ms per adjustment`, cpuPerAdjustment, false);
+  const console_ = ['console', 'the console polling'] as const;
+  sayTracingRatio(`  ${engine} (a) adjustments/s`, throughput, true, ...console_);
+  sayTracingRatio(
+    `  ${engine} (a) services' CPU ms per adjustment`,
+    cpuPerAdjustment,
+    false,
+    ...console_,
+  );
   if (zipkinCpu.length > 0) {
     say(
       `  ${engine} (a) Zipkin's own CPU (the trace backend, on the same cores) per adjustment: ${spread(zipkinCpu)} ms`,
@@ -339,15 +359,16 @@ async function measureE2e(
 async function startSystem(
   ctx: BenchContext,
   engine: Engine,
-  variant: TracingVariant,
+  variant: Variant,
   extraEnv: Record<string, string> = {},
 ): Promise<System> {
   const auth = await benchAuth();
   say(
-    `  authentication: ${auth.mode === 'none' ? 'none (AUTH_MODE=none, X-Tenant-ID)' : 'development issuer, ES256 bearer tokens'}; ${tracingLabel(variant)}`,
+    `  authentication: ${auth.mode === 'none' ? 'none (AUTH_MODE=none, X-Tenant-ID)' : 'development issuer, ES256 bearer tokens'}; ${variantLabel(variant)}`,
   );
+  const tracing = await tracingEnv(variant === 'console' ? 'off' : variant);
   return engine === 'postgres'
-    ? startProcesses(ctx, auth, { ...(await tracingEnv(variant)), ...extraEnv })
+    ? startProcesses(ctx, auth, { ...tracing, ...extraEnv }, variant === 'console')
     : startInProcess(ctx, engine, auth);
 }
 
@@ -359,6 +380,7 @@ async function startProcesses(
   ctx: BenchContext,
   auth: BenchAuth,
   tracing: Record<string, string>,
+  withConsole: boolean,
 ): Promise<System> {
   const inventoryTopic = uniqueName('bench-e2e-inventory-events');
   const salesTopic = uniqueName('bench-e2e-sales-events');
@@ -398,22 +420,21 @@ async function startProcesses(
   );
   const inventoryUrl = `http://127.0.0.1:${inventoryPort}`;
   const salesUrl = `http://127.0.0.1:${salesPort}`;
-  // BENCH_CONSOLE=1: the operator's console runs beside them, polling every second (a third of
-  // its default period), to show it costs the services nothing measurable. Its CPU is not counted
-  // in the services' CPU per adjustment.
-  const operatorConsole =
-    process.env['BENCH_CONSOLE'] === '1'
-      ? spawn(process.execPath, ['src/console/main.ts'], {
-          env: {
-            ...env,
-            CONSOLE_PORT: String(await freePort()),
-            CONSOLE_INVENTORY_URL: inventoryUrl,
-            CONSOLE_SALES_URL: salesUrl,
-            CONSOLE_POLL_MS: '1000',
-          },
-          stdio: ['ignore', 'ignore', 'inherit'],
-        })
-      : undefined;
+  // --console: the operator's console runs beside them, polling every second (a third of its
+  // default period), to show what it costs the services. Its own CPU is not counted in the
+  // services' CPU per adjustment.
+  const operatorConsole = withConsole
+    ? spawn(process.execPath, ['src/console/main.ts'], {
+        env: {
+          ...env,
+          CONSOLE_PORT: String(await freePort()),
+          CONSOLE_INVENTORY_URL: inventoryUrl,
+          CONSOLE_SALES_URL: salesUrl,
+          CONSOLE_POLL_MS: '1000',
+        },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      })
+    : undefined;
   const stopChildren = () =>
     Promise.all(
       [...children, ...(operatorConsole === undefined ? [] : [operatorConsole])].map(
@@ -440,7 +461,7 @@ async function startProcesses(
   }
   const http = createHttpClient(CONCURRENCY);
   say(
-    `  postgres: Inventory and Sales as processes (src/<service>/main.ts), on PostgreSQL schemas ${inventoryDb.schema} and ${salesDb.schema}${operatorConsole === undefined ? '' : '; the console beside them, polling every 1 s (BENCH_CONSOLE=1)'}`,
+    `  postgres: Inventory and Sales as processes (src/<service>/main.ts), on PostgreSQL schemas ${inventoryDb.schema} and ${salesDb.schema}${operatorConsole === undefined ? '' : '; the console beside them, polling every 1 s (--console)'}`,
   );
   return {
     processed: (eventType) => scrapeProcessed(salesUrl, eventType, auth.headers()),

@@ -1,8 +1,10 @@
 /**
  * npm run bench [-- --quick] [-- --only=relay|e2e|sales-consumer|replay] [-- --tracing=zipkin]
+ * [-- --console]
  *
  * `--tracing=zipkin` measures the relay and e2e (PostgreSQL) twice, alternating, with tracing off
- * and on (spans exported to a real Zipkin), and prints the ratio.
+ * and on (spans exported to a real Zipkin), and prints the ratio. `--console` does the same for
+ * e2e with the operator's console polling the services.
  *
  * Prints the machine, each section's setup and runs, and a summary (median, min–max, target);
  * writes the summary to .data/bench/last.json. Speed goals are checked here, never in tests.
@@ -40,6 +42,7 @@ const SECTIONS: Record<string, (ctx: BenchContext) => Promise<void>> = {
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
+const withConsole = args.includes('--console');
 const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length);
 const repsArg = args.find((a) => a.startsWith('--reps='))?.slice('--reps='.length);
 const engineArg = args.find((a) => a.startsWith('--engine='))?.slice('--engine='.length);
@@ -48,6 +51,7 @@ const tracing = parseTracing(tracingArg);
 const unknown = args.filter(
   (a) =>
     a !== '--quick' &&
+    a !== '--console' &&
     !a.startsWith('--only=') &&
     !a.startsWith('--reps=') &&
     !a.startsWith('--engine=') &&
@@ -60,7 +64,7 @@ if (
   (engineArg !== undefined && engineArg !== 'pglite' && engineArg !== 'postgres')
 ) {
   console.error(
-    `usage: node bench/run.ts [--quick] [--reps=N] [--engine=pglite|postgres] [--tracing=off|zipkin] [--only=${Object.keys(SECTIONS).join('|')}]`,
+    `usage: node bench/run.ts [--quick] [--reps=N] [--engine=pglite|postgres] [--tracing=off|zipkin] [--console] [--only=${Object.keys(SECTIONS).join('|')}]`,
   );
   process.exit(2);
 }
@@ -129,6 +133,7 @@ async function main(): Promise<void> {
     conn: { clientId: 'bench', bootstrapServers: bootstrap.split(',').map((s) => s.trim()) },
     logger: silentLogger,
     tracing: tracing!,
+    console: withConsole,
     topics: [],
     record(result) {
       const full = summarize(result);

@@ -47,6 +47,8 @@ export interface BenchContext {
   logger: Logger;
   /** ['off'], or ['off', 'zipkin'] to measure with and without tracing (--tracing=zipkin). */
   tracing: readonly ('off' | 'zipkin')[];
+  /** --console: e2e also measures the services with the operator's console polling them. */
+  console: boolean;
   /** Adds a measurement to the summary (and prints nothing). */
   record(result: Omit<Result, 'median' | 'min' | 'max' | 'met'>): Result;
   /** Topics created by the run, deleted at its end. */

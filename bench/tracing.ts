@@ -47,18 +47,23 @@ export async function tracingEnv(variant: TracingVariant): Promise<Record<string
   };
 }
 
-/** "on/off = 0.93" when both variants ran; `higherIsBetter` false for costs (CPU per event). */
+/**
+ * "tracing on / off = 0.93" when both variants ran; `higherIsBetter` false for costs (CPU per
+ * event). `variant` is the one compared with 'off' (default 'zipkin'), `name` what it is called.
+ */
 export function sayTracingRatio(
   what: string,
-  values: Map<TracingVariant, number[]>,
+  values: ReadonlyMap<string, number[]>,
   higherIsBetter = true,
+  variant = 'zipkin',
+  name = 'tracing on',
 ): void {
   const off = values.get('off');
-  const on = values.get('zipkin');
+  const on = values.get(variant);
   if (off === undefined || on === undefined || off.length === 0 || on.length === 0) return;
   const ratio = median(on) / median(off);
   const cost = higherIsBetter ? 1 - ratio : ratio - 1;
   say(
-    `${what}: tracing on ${fmt(median(on))} / off ${fmt(median(off))} = ${ratio.toFixed(3)} (cost ${(cost * 100).toFixed(1)} %)`,
+    `${what}: ${name} ${fmt(median(on))} / off ${fmt(median(off))} = ${ratio.toFixed(3)} (cost ${(cost * 100).toFixed(1)} %)`,
   );
 }
