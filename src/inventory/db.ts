@@ -44,11 +44,7 @@ export interface ReservationsTable {
   tenant_id: string;
   order_id: string;
   status: ReservationStatus;
-  lines: ColumnType<
-    { product_id: string; quantity: number }[],
-    string,
-    string
-  >;
+  lines: ColumnType<{ product_id: string; quantity: number }[], string, string>;
   created_at: Timestamp;
   updated_at: Timestamp;
 }

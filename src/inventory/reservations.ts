@@ -228,7 +228,9 @@ export function createOrderHandlers(options: OrderHandlerOptions) {
           return [{ ...shortLine(l, 0), reason: 'unknown_product' }];
         }
         const available = p.onHand - p.reserved;
-        return available >= l.quantity ? [] : [{ ...shortLine(l, available), reason: 'insufficient_stock' }];
+        return available >= l.quantity
+          ? []
+          : [{ ...shortLine(l, available), reason: 'insufficient_stock' }];
       });
       if (short.length > 0) {
         const reason = short.some((s) => s.reason === 'unknown_product')
