@@ -85,13 +85,10 @@ export const orderResponse = z.strictObject({
     description:
       'PENDING until Inventory reserves every line (CONFIRMED) or refuses (REJECTED; also after ORDER_SAGA_TIMEOUT_MS); then CANCELLED or FULFILLED.',
   }),
-  reason: z
-    .string()
-    .nullable()
-    .meta({
-      description:
-        'Why it was rejected or cancelled: insufficient_stock, unknown_product, timeout, customer.',
-    }),
+  reason: z.string().nullable().meta({
+    description:
+      'Why it was rejected or cancelled: insufficient_stock, unknown_product, timeout, customer.',
+  }),
   created_at: timestamp,
   updated_at: timestamp,
   lines: z.array(z.strictObject({ line_no: z.int(), product_id: z.string(), quantity: z.int() })),
