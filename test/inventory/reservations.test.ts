@@ -10,11 +10,12 @@ import { createCommandHandler } from '../../src/inventory/commands.ts';
 import type { InventoryDB } from '../../src/inventory/db.ts';
 import { rebuildProducts } from '../../src/inventory/rebuild.ts';
 import { createOrderHandlers, linesByProduct } from '../../src/inventory/reservations.ts';
-import { silentLogger } from '../sales/fixtures.ts';
+import { pino } from 'pino';
 import { testDatabase } from '../support/database.ts';
 import { laptop } from './fixtures.ts';
 
 const tenantId = 'tenant-1';
+const silentLogger = pino({ level: 'silent' });
 
 function salesEvent<T extends EventType>(type: T, payload: PayloadInputOf<T>): EventOf<T> {
   return createEvent(type, payload, { tenantId, sourceService: 'sales-service' });
@@ -87,11 +88,12 @@ async function setup(t: TestContext) {
         .where('stream_id', '=', `order:${orderId}`)
         .orderBy('stream_version')
         .execute()
-    ).map((r) => ({
-      type: r.event_type,
-      key: r.message_key,
-      payload: (typeof r.envelope === 'string' ? JSON.parse(r.envelope) : r.envelope).payload,
-    }));
+    ).map((r) => {
+      const envelope = (typeof r.envelope === 'string' ? JSON.parse(r.envelope) : r.envelope) as {
+        payload: Record<string, unknown>;
+      };
+      return { type: r.event_type, key: r.message_key, payload: envelope.payload };
+    });
   return { database, commands, place, cancel, fulfil, product, stock, orderEvents };
 }
 
