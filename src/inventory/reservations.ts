@@ -267,6 +267,27 @@ export function createOrderHandlers(options: OrderHandlerOptions) {
 
   const cancelled: EventHandler<'sales.order_cancelled', InventoryDB> = async (events, ctx) => {
     const { trx } = ctx;
+    // The run's products first, in the one sorted order every handler locks in (a reservation's
+    // lines never change, so reading them before the lock is safe).
+    const keys = new Map<string, { tenantId: string; productId: string }>();
+    for (const { event } of events) {
+      const tenantId = event.metadata.tenant_id;
+      const held = await trx
+        .selectFrom('reservations')
+        .select('lines')
+        .where('tenant_id', '=', tenantId)
+        .where('order_id', '=', event.payload.order_id)
+        .executeTakeFirst();
+      const lines =
+        typeof held?.lines === 'string' ? (JSON.parse(held.lines) as Line[]) : held?.lines;
+      for (const l of lines ?? []) {
+        keys.set(keyOf(tenantId, l.product_id), { tenantId, productId: l.product_id });
+      }
+    }
+    await lockProducts(
+      trx,
+      [...keys].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, k]) => k),
+    );
     let appended = 0;
     for (const { event, record } of events) {
       const tenantId = event.metadata.tenant_id;
@@ -280,10 +301,6 @@ export function createOrderHandlers(options: OrderHandlerOptions) {
         continue;
       }
       if (reservation.status !== 'reserved') continue;
-      await lockProducts(
-        trx,
-        reservation.lines.map((l) => ({ tenantId, productId: l.product_id })),
-      );
       await changeReserved(trx, tenantId, reservation.lines, -1);
       await appendOrderEvent(
         trx,
