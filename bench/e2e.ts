@@ -16,7 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
 import { inventoryService, inventorySettings } from '../src/inventory/index.ts';
 import type { InventoryDB } from '../src/inventory/index.ts';
-import { buildService, createProducer } from '../src/messaging/index.ts';
+import { buildService, createProducer, serviceConsumer } from '../src/messaging/index.ts';
 import { createMetricsRegistry, loadServiceConfig } from '../src/platform/index.ts';
 import { benchAuth } from './auth.ts';
 import type { BenchAuth } from './auth.ts';
@@ -403,6 +403,7 @@ async function startProcesses(
     KAFKA_INVENTORY_TOPIC: inventoryTopic,
     KAFKA_SALES_TOPIC: salesTopic,
     KAFKA_CONSUMER_GROUP: uniqueName('bench-e2e-group'),
+    INVENTORY_CONSUMER_GROUP: uniqueName('bench-e2e-inventory-group'),
     INVENTORY_DATABASE_URL: withSchema(inventoryDb.schema),
     SALES_DATABASE_URL: withSchema(salesDb.schema),
     INVENTORY_PORT: String(inventoryPort),
@@ -514,6 +515,7 @@ async function startInProcess(ctx: BenchContext, engine: Engine, auth: BenchAuth
   await createNamedTopic(ctx, inventoryTopic, 3);
   await createNamedTopic(ctx, `${inventoryTopic}.dlq`, 1);
   await createNamedTopic(ctx, salesTopic, 3);
+  await createNamedTopic(ctx, `${salesTopic}.dlq`, 1);
   const config = benchConfig({
     bootstrapServers: ctx.conn.bootstrapServers,
     inventoryTopic,
@@ -526,11 +528,21 @@ async function startInProcess(ctx: BenchContext, engine: Engine, auth: BenchAuth
     clientId: 'bench-inventory',
     bootstrapServers: ctx.conn.bootstrapServers,
   });
+  // Inventory consumes the sales topic too (the order saga), in a group of its own.
+  const inventoryConfig = {
+    ...config.config,
+    kafka: { ...config.config.kafka, inventoryConsumerGroup: uniqueName('bench-e2e-inventory') },
+  };
+  const inventorySettingsValue = loadServiceConfig(inventorySettings, {}).settings;
   const inventory = buildService(inventoryService, {
-    config: config.config,
-    settings: loadServiceConfig(inventorySettings, {}).settings,
+    config: inventoryConfig,
+    settings: inventorySettingsValue,
     database: inventoryDb.database,
     producer,
+    consumer: serviceConsumer(inventoryService, inventorySettingsValue, inventoryConfig, {
+      databaseKind: inventoryDb.database.kind,
+      logger: ctx.logger,
+    }),
     logger: ctx.logger,
     metrics: createMetricsRegistry('inventory-service', false),
     authenticator: auth.authenticator,

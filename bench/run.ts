@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --quick] [-- --only=relay|e2e|sales-consumer|replay] [-- --tracing=zipkin]
+ * npm run bench [-- --quick] [-- --only=relay|e2e|sales-consumer|replay|saga] [-- --tracing=zipkin]
  * [-- --console]
  *
  * `--tracing=zipkin` measures the relay and e2e (PostgreSQL) twice, alternating, with tracing off
@@ -17,6 +17,7 @@ import { ensureKafka, kafkaVersion } from '../scripts/kafka.ts';
 import { runE2e } from './e2e.ts';
 import { runRelay } from './relay.ts';
 import { runReplayBench } from './replay.ts';
+import { runSaga } from './saga.ts';
 import { runSalesConsumer } from './sales-consumer.ts';
 import { parseTracing } from './tracing.ts';
 import {
@@ -38,6 +39,7 @@ const SECTIONS: Record<string, (ctx: BenchContext) => Promise<void>> = {
   e2e: runE2e,
   'sales-consumer': runSalesConsumer,
   replay: runReplayBench,
+  saga: runSaga,
 };
 
 const args = process.argv.slice(2);

@@ -9,7 +9,7 @@ import { createEvent, kafkaHeadersFor } from './codec.ts';
 import { CURRENT_EVENT_VERSION, metadataSchema } from './envelope.ts';
 import { idSchema } from './limits.ts';
 import { messageKeyOf } from './keys.ts';
-import { EVENT_REGISTRY, EVENT_TYPES } from './registry.ts';
+import { EVENT_REGISTRY, EVENT_TYPES, ORDER_EVENT_TYPES } from './registry.ts';
 import type { EventType, PayloadInputOf } from './registry.ts';
 
 /** The bounded context of an event type: the part before its first dot. */
@@ -21,9 +21,14 @@ const PUBLISHERS: Record<EventContext, string> = {
   sales: 'sales-service',
 };
 
-/** Who reads which context's topic, in the consumer group `consumerGroup`. */
-const CONSUMERS: readonly { service: string; reads: EventContext }[] = [
-  { service: 'sales-service', reads: 'inventory' },
+/** Who reads which context's topic; `group` names its option holding the consumer group. */
+const CONSUMERS: readonly {
+  service: string;
+  reads: EventContext;
+  group: 'consumerGroup' | 'inventoryConsumerGroup';
+}[] = [
+  { service: 'sales-service', reads: 'inventory', group: 'consumerGroup' },
+  { service: 'inventory-service', reads: 'sales', group: 'inventoryConsumerGroup' },
 ];
 
 /** Version of the Kafka bindings the document uses (AsyncAPI 3.0 goes with 0.5.0). */
@@ -32,8 +37,13 @@ const KAFKA_BINDING_VERSION = '0.5.0';
 export interface AsyncApiOptions {
   /** Topic of each context's events (KAFKA_INVENTORY_TOPIC, KAFKA_SALES_TOPIC). */
   topics: Record<EventContext, string>;
-  /** Consumer group of the consuming service (KAFKA_CONSUMER_GROUP). */
+  /** Consumer group of Sales, reading the inventory topic (KAFKA_CONSUMER_GROUP). */
   consumerGroup: string;
+  /**
+   * Consumer group of Inventory, reading the sales topic for the order saga
+   * (INVENTORY_CONSUMER_GROUP). Default: inventory-service-group.
+   */
+  inventoryConsumerGroup?: string;
   /** Partitions and replicas of the topics the services create. */
   partitions: number;
   replicas: number;
@@ -97,6 +107,40 @@ const EXAMPLE_PAYLOADS: { [T in EventType]: PayloadInputOf<T> } = {
     stockout_date: '2024-01-17',
     source_event_id: '5a3c1b2d-8e9f-4a0b-b1c2-d3e4f5a6b7c8',
   },
+  'inventory.stock_reserved': {
+    order_id: '9b2e4c6a-1d3f-4a5b-8c7d-0e1f2a3b4c5d',
+    lines: [{ product_id: '0f8fad5b-d9cb-469f-a165-70867728950e', quantity: 2 }],
+  },
+  'inventory.stock_reservation_rejected': {
+    order_id: '9b2e4c6a-1d3f-4a5b-8c7d-0e1f2a3b4c5d',
+    reason: 'insufficient_stock',
+    lines_short: [
+      {
+        product_id: '0f8fad5b-d9cb-469f-a165-70867728950e',
+        requested: 2,
+        available: 1,
+        reason: 'insufficient_stock',
+      },
+    ],
+  },
+  'inventory.stock_released': {
+    order_id: '9b2e4c6a-1d3f-4a5b-8c7d-0e1f2a3b4c5d',
+    reason: 'cancelled',
+    lines: [{ product_id: '0f8fad5b-d9cb-469f-a165-70867728950e', quantity: 2 }],
+  },
+  'sales.order_placed': {
+    order_id: '9b2e4c6a-1d3f-4a5b-8c7d-0e1f2a3b4c5d',
+    customer: 'ACME',
+    lines: [{ product_id: '0f8fad5b-d9cb-469f-a165-70867728950e', quantity: 2 }],
+  },
+  'sales.order_cancelled': {
+    order_id: '9b2e4c6a-1d3f-4a5b-8c7d-0e1f2a3b4c5d',
+    reason: 'customer',
+  },
+  'sales.order_fulfilled': {
+    order_id: '9b2e4c6a-1d3f-4a5b-8c7d-0e1f2a3b4c5d',
+    lines: [{ product_id: '0f8fad5b-d9cb-469f-a165-70867728950e', quantity: 2 }],
+  },
 };
 
 /** Headers producers may add beyond the contract's (kafkaHeadersFor): optional to consumers. */
@@ -134,6 +178,8 @@ function jsonSchemaOf(schema: z.ZodType): JsonSchema {
   return rest;
 }
 
+const isOrderEvent = (type: EventType) =>
+  (ORDER_EVENT_TYPES as readonly EventType[]).includes(type);
 const ref = (path: string) => ({ $ref: `#/${path}` });
 const contextOf = (type: EventType) => type.split('.')[0] as EventContext;
 const channelIdOf = (context: EventContext) => `${context}Events`;
@@ -172,8 +218,9 @@ function messageOf(type: EventType, major: number): JsonSchema {
       kafka: {
         key: {
           ...jsonSchemaOf(idSchema),
-          description:
-            'payload.product_id: all events of a product land on one partition, in order.',
+          description: isOrderEvent(type)
+            ? 'payload.order_id: the steps of an order land on one partition, in order.'
+            : 'payload.product_id: all events of a product land on one partition, in order.',
         },
         bindingVersion: KAFKA_BINDING_VERSION,
       },
@@ -243,7 +290,7 @@ export function asyncApiDocument(options: AsyncApiOptions): JsonSchema {
     channels[channelId] = {
       address: topic,
       title: topic,
-      description: `Every event of ${PUBLISHERS[context]}, keyed by product_id. Consumers skip event types they do not know and accept any minor version of a major they read.`,
+      description: `Every event of ${PUBLISHERS[context]}, keyed by product_id (the order saga's by order_id). Consumers skip event types they do not know and accept any minor version of a major they read.`,
       messages: Object.fromEntries(ids.map((id) => [id, ref(`components/messages/${id}`)])),
       bindings: topicBinding(topic),
     };
@@ -260,7 +307,14 @@ export function asyncApiDocument(options: AsyncApiOptions): JsonSchema {
     const ids = messagesOf(consumer.reads).map(([id]) => id);
     const groupBinding = {
       kafka: {
-        groupId: { type: 'string', enum: [options.consumerGroup] },
+        groupId: {
+          type: 'string',
+          enum: [
+            consumer.group === 'consumerGroup'
+              ? options.consumerGroup
+              : (options.inventoryConsumerGroup ?? 'inventory-service-group'),
+          ],
+        },
         bindingVersion: KAFKA_BINDING_VERSION,
       },
     };
@@ -298,7 +352,7 @@ export function asyncApiDocument(options: AsyncApiOptions): JsonSchema {
       title: 'erp-events topics',
       version: CURRENT_EVENT_VERSION,
       description: [
-        'Events of the ERP services on Apache Kafka. Every value is a JSON envelope `{ metadata, payload }`; the record key is `payload.product_id`.',
+        'Events of the ERP services on Apache Kafka. Every value is a JSON envelope `{ metadata, payload }`; the record key is `payload.product_id`, or `payload.order_id` for the order saga’s events.',
         'Tenancy: every event carries `metadata.tenant_id` (also a header); consumers apply it in that tenant only.',
         'Versioning: `metadata.event_version` is MAJOR.MINOR; minors only add fields, so consumers accept any minor of a major they read and ignore fields they do not know; another major is dead-lettered (ERP_EVT_UNSUPPORTED_VERSION).',
         'Generated from the zod schemas of src/contract.',

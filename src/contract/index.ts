@@ -38,7 +38,7 @@ export {
   computePriority,
 } from './priority.ts';
 export type { Priority, PriorityInput } from './priority.ts';
-export { EVENT_TYPES, EVENT_REGISTRY, isEventType } from './registry.ts';
+export { EVENT_TYPES, EVENT_REGISTRY, ORDER_EVENT_TYPES, isEventType } from './registry.ts';
 export type {
   AnyEvent,
   EventDefinition,
@@ -58,6 +58,25 @@ export type {
   StockAdjustedPayload,
 } from './events/inventory.ts';
 export { lowStockAlertRaisedPayloadSchema } from './events/sales.ts';
+export {
+  orderCancelledPayloadSchema,
+  orderFulfilledPayloadSchema,
+  orderLineSchema,
+  orderPlacedPayloadSchema,
+  shortLineSchema,
+  stockReleasedPayloadSchema,
+  stockReservationRejectedPayloadSchema,
+  stockReservedPayloadSchema,
+} from './events/saga.ts';
+export type {
+  OrderCancelledPayload,
+  OrderFulfilledPayload,
+  OrderLinePayload,
+  OrderPlacedPayload,
+  StockReleasedPayload,
+  StockReservationRejectedPayload,
+  StockReservedPayload,
+} from './events/saga.ts';
 export type { LowStockAlertRaisedPayload } from './events/sales.ts';
 export { eventJsonSchema, eventSchemas, recordNameOf, subjectName } from './json-schema.ts';
 export type { EventSchema, JsonSchema } from './json-schema.ts';

@@ -9,6 +9,14 @@ import {
   productCreatedPayloadSchema,
   stockAdjustedPayloadSchema,
 } from './events/inventory.ts';
+import {
+  orderCancelledPayloadSchema,
+  orderFulfilledPayloadSchema,
+  orderPlacedPayloadSchema,
+  stockReleasedPayloadSchema,
+  stockReservationRejectedPayloadSchema,
+  stockReservedPayloadSchema,
+} from './events/saga.ts';
 import { lowStockAlertRaisedPayloadSchema } from './events/sales.ts';
 
 export const EVENT_TYPES = {
@@ -16,7 +24,23 @@ export const EVENT_TYPES = {
   productCreated: 'inventory.product_created',
   stockAdjusted: 'inventory.stock_adjusted',
   lowStockAlertRaised: 'sales.low_stock_alert_raised',
+  stockReserved: 'inventory.stock_reserved',
+  stockReservationRejected: 'inventory.stock_reservation_rejected',
+  stockReleased: 'inventory.stock_released',
+  orderPlaced: 'sales.order_placed',
+  orderCancelled: 'sales.order_cancelled',
+  orderFulfilled: 'sales.order_fulfilled',
 } as const;
+
+/** The order saga's event types: keyed by `order_id`, not `product_id` (keys.ts). */
+export const ORDER_EVENT_TYPES = [
+  EVENT_TYPES.stockReserved,
+  EVENT_TYPES.stockReservationRejected,
+  EVENT_TYPES.stockReleased,
+  EVENT_TYPES.orderPlaced,
+  EVENT_TYPES.orderCancelled,
+  EVENT_TYPES.orderFulfilled,
+] as const;
 
 export interface EventDefinition {
   /** Major versions a consumer of this code can read. */
@@ -32,6 +56,15 @@ export const EVENT_REGISTRY = {
     majorVersions: [1],
     payload: lowStockAlertRaisedPayloadSchema,
   },
+  [EVENT_TYPES.stockReserved]: { majorVersions: [1], payload: stockReservedPayloadSchema },
+  [EVENT_TYPES.stockReservationRejected]: {
+    majorVersions: [1],
+    payload: stockReservationRejectedPayloadSchema,
+  },
+  [EVENT_TYPES.stockReleased]: { majorVersions: [1], payload: stockReleasedPayloadSchema },
+  [EVENT_TYPES.orderPlaced]: { majorVersions: [1], payload: orderPlacedPayloadSchema },
+  [EVENT_TYPES.orderCancelled]: { majorVersions: [1], payload: orderCancelledPayloadSchema },
+  [EVENT_TYPES.orderFulfilled]: { majorVersions: [1], payload: orderFulfilledPayloadSchema },
 } as const satisfies Record<string, EventDefinition>;
 
 export type EventType = keyof typeof EVENT_REGISTRY;

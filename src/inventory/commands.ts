@@ -153,6 +153,14 @@ export function createCommandHandler(options: CommandOptions) {
   }
 
   return {
+    /**
+     * One command in the caller's transaction, with the product row locked (the order saga's
+     * fulfilment: its outflow commits with the reservation it consumes). No retry: the lock
+     * leaves no conflict to retry. Signal the outbox after the caller commits.
+     */
+    inTransaction(trx: Kysely<InventoryDB>, command: ProductCommand, meta: CommandMeta) {
+      return runOnce(trx, command, meta, true);
+    },
     createProduct(
       input: Omit<Extract<ProductCommand, { kind: 'create' }>, 'kind' | 'productId'>,
       meta: CommandMeta,

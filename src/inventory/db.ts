@@ -18,6 +18,7 @@ export interface ProductsTable {
   category: string;
   unit_price: number;
   quantity_on_hand: number;
+  quantity_reserved: Generated<number>;
   reorder_level: number;
   reorder_quantity: number;
   location: string;
@@ -36,8 +37,21 @@ export interface StockMovementsTable {
   occurred_at: Timestamp;
 }
 
+export type ReservationStatus = 'reserved' | 'rejected' | 'released' | 'fulfilled' | 'cancelled';
+
+/** Read model of the order streams: what Inventory decided for each order (reservations.ts). */
+export interface ReservationsTable {
+  tenant_id: string;
+  order_id: string;
+  status: ReservationStatus;
+  lines: ColumnType<{ product_id: string; quantity: number }[], string, string>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
 export interface InventoryDB {
   events: EventsTable;
   products: ProductsTable;
   stock_movements: StockMovementsTable;
+  reservations: ReservationsTable;
 }

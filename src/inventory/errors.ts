@@ -12,7 +12,7 @@ export const InventoryErrorCodes = {
   DUPLICATE_SKU: 'ERP_INV_DUPLICATE_SKU',
   /** A create for a product id that exists. */
   PRODUCT_EXISTS: 'ERP_INV_PRODUCT_EXISTS',
-  /** The adjustment would take stock below zero. */
+  /** The adjustment would take stock below zero, or below the units reserved for orders. */
   INSUFFICIENT_STOCK: 'ERP_INV_INSUFFICIENT_STOCK',
   /** The adjustment would take stock past the bound a product can hold (LIMITS.quantity). */
   STOCK_LIMIT: 'ERP_INV_STOCK_LIMIT',
@@ -42,11 +42,25 @@ export function productExists(productId: string): AppError {
   });
 }
 
-export function insufficientStock(productId: string, onHand: number, change: number): AppError {
+export function insufficientStock(
+  productId: string,
+  onHand: number,
+  change: number,
+  reserved = 0,
+): AppError {
   return new AppError(
     InventoryErrorCodes.INSUFFICIENT_STOCK,
-    `adjusting by ${change} would take stock of ${productId} below zero (on hand: ${onHand})`,
-    { context: { product_id: productId, quantity_on_hand: onHand, quantity_change: change } },
+    reserved === 0
+      ? `adjusting by ${change} would take stock of ${productId} below zero (on hand: ${onHand})`
+      : `adjusting by ${change} would take stock of ${productId} below the ${reserved} reserved for orders (on hand: ${onHand})`,
+    {
+      context: {
+        product_id: productId,
+        quantity_on_hand: onHand,
+        quantity_change: change,
+        quantity_reserved: reserved,
+      },
+    },
   );
 }
 

@@ -22,7 +22,7 @@ import {
 import type { AnyEvent, Upcasters } from '../contract/index.ts';
 import type { InventoryDB } from './db.ts';
 import { outboxHeadersFor } from '../messaging/index.ts';
-import { isUniqueViolation } from '../platform/index.ts';
+import { isAppError, isUniqueViolation } from '../platform/index.ts';
 import { duplicateSku, versionConflict } from './errors.ts';
 import type { ProductState } from './product.ts';
 import { toProductState } from './products-repository.ts';
@@ -139,9 +139,20 @@ export async function commitDecision(db: Kysely<InventoryDB>, d: Decision): Prom
       throw versionConflict(d.productId, expectedVersion);
     }
     if (isUniqueViolation(err, 'products_tenant_id_sku_key')) throw duplicateSku(p.sku);
+    // An optimistic write that read the reserved units before a reservation committed: the
+    // CHECK refused it; the locked retry reads them and refuses with ERP_INV_INSUFFICIENT_STOCK.
+    if (isReservedCheckViolation(err)) throw versionConflict(d.productId, expectedVersion);
     throw err;
   }
   if (written !== 1) throw versionConflict(d.productId, expectedVersion);
+}
+
+function isReservedCheckViolation(err: unknown): boolean {
+  return (
+    isAppError(err) &&
+    err.context['sqlstate'] === '23514' &&
+    err.message.includes('products_reserved_within_on_hand')
+  );
 }
 
 /**

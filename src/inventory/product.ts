@@ -21,6 +21,11 @@ export interface ProductState {
   category: string;
   unitPrice: number;
   quantityOnHand: number;
+  /**
+   * Units held for confirmed, unfulfilled orders (the order streams, reservations.ts): not part
+   * of the product's own stream, so `evolve` carries it through unchanged.
+   */
+  quantityReserved: number;
   reorderLevel: number;
   reorderQuantity: number;
   location: string;
@@ -90,7 +95,15 @@ export function decide(
   }
   if (state === null) throw productNotFound(command.productId);
   const after = state.quantityOnHand + command.quantityChange;
-  if (after < 0) throw insufficientStock(state.id, state.quantityOnHand, command.quantityChange);
+  // Reserved units are promised to orders: an adjustment may not take them (available ≥ 0).
+  if (after < state.quantityReserved) {
+    throw insufficientStock(
+      state.id,
+      state.quantityOnHand,
+      command.quantityChange,
+      state.quantityReserved,
+    );
+  }
   // The bound a product can be created with holds for every adjustment too (and for the events).
   if (after > LIMITS.quantity) {
     throw stockLimit(state.id, state.quantityOnHand, command.quantityChange);
@@ -158,6 +171,7 @@ function evolveCreated(p: ProductCreatedPayload, tenantId: string): ProductState
     category: p.category,
     unitPrice: p.unit_price,
     quantityOnHand: p.quantity_on_hand,
+    quantityReserved: 0,
     reorderLevel: p.reorder_level,
     reorderQuantity: p.reorder_quantity,
     location: p.location,

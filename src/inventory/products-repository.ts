@@ -51,6 +51,8 @@ export function toProductState(row: ProductRow): ProductState {
     category: row.category,
     unitPrice: Number(row.unit_price),
     quantityOnHand: row.quantity_on_hand,
+    // Absent from rows read before migration 002 ran (none in practice): nothing reserved.
+    quantityReserved: row.quantity_reserved ?? 0,
     reorderLevel: row.reorder_level,
     reorderQuantity: row.reorder_quantity,
     location: row.location,

@@ -21,6 +21,7 @@ import { readStream } from './event-store.ts';
 import { evolve } from './product.ts';
 import type { ProductState } from './product.ts';
 import { toProductState } from './products-repository.ts';
+import { ORDER_STREAM_PREFIX, reservedFromStreams } from './reservations.ts';
 
 export interface RebuildOptions {
   /** Only this tenant's products. Default: every tenant. */
@@ -61,6 +62,7 @@ const COMPARED: readonly (keyof ProductState)[] = [
   'category',
   'unitPrice',
   'quantityOnHand',
+  'quantityReserved',
   'reorderLevel',
   'reorderQuantity',
   'location',
@@ -91,11 +93,16 @@ export async function rebuildProducts(
   }
 }
 
-/** Product ids of the event streams and of the rows (a row without events is checked too). */
+/**
+ * Product ids of the event streams and of the rows (a row without events is checked too). The
+ * order streams (reservations.ts) are not products: they are folded into each product's
+ * reserved units instead.
+ */
 function streamIds(tenant: string | undefined) {
-  const only = tenant === undefined ? sql`` : sql`WHERE tenant_id = ${tenant}`;
-  return sql`SELECT tenant_id, stream_id AS id FROM events ${only}
-             UNION SELECT tenant_id, id FROM products ${only}`;
+  const only = tenant === undefined ? sql`` : sql`AND tenant_id = ${tenant}`;
+  return sql`SELECT tenant_id, stream_id AS id FROM events
+               WHERE stream_id NOT LIKE ${`${ORDER_STREAM_PREFIX}%`} ${only}
+             UNION SELECT tenant_id, id FROM products WHERE true ${only}`;
 }
 
 async function countStreams(db: Kysely<InventoryDB>, tenant: string | undefined): Promise<number> {
@@ -136,7 +143,13 @@ function rebuildStream(
       productId,
       options.upcasters ?? CONTRACT_UPCASTERS,
     );
-    const folded = events.reduce<ProductState | null>(evolve, null);
+    const fromProduct = events.reduce<ProductState | null>(evolve, null);
+    // Rows of the order streams' reservations are locked too: a reservation locks the product
+    // row first (reservations.ts), so while we hold it none commits.
+    const folded =
+      fromProduct === null
+        ? null
+        : { ...fromProduct, quantityReserved: await reservedFromStreams(trx, tenantId, productId) };
     const difference = compare(tenantId, productId, row, folded);
     if (difference === undefined || options.verifyOnly === true) return difference;
     if (folded === null) {
@@ -189,6 +202,7 @@ function toRow(p: ProductState) {
     category: p.category,
     unit_price: p.unitPrice,
     quantity_on_hand: p.quantityOnHand,
+    quantity_reserved: p.quantityReserved,
     reorder_level: p.reorderLevel,
     reorder_quantity: p.reorderQuantity,
     location: p.location,

@@ -211,6 +211,8 @@ function productJson(p: ProductState | ProductView) {
     category: p.category,
     unit_price: p.unitPrice,
     quantity_on_hand: p.quantityOnHand,
+    quantity_reserved: p.quantityReserved,
+    quantity_available: p.quantityOnHand - p.quantityReserved,
     reorder_level: p.reorderLevel,
     reorder_quantity: p.reorderQuantity,
     location: p.location,

@@ -46,6 +46,12 @@ export const productResponse = z.strictObject({
   category: z.string(),
   unit_price: z.number(),
   quantity_on_hand: z.int(),
+  quantity_reserved: z
+    .int()
+    .meta({ description: 'Units held for confirmed orders not yet fulfilled (the order saga).' }),
+  quantity_available: z
+    .int()
+    .meta({ description: 'quantity_on_hand - quantity_reserved: what a new order can reserve.' }),
   reorder_level: z.int(),
   reorder_quantity: z.int(),
   location: z.string(),

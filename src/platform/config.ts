@@ -70,6 +70,7 @@ const sharedSchema = z.object({
   // The design document's variables, with its defaults.
   KAFKA_BOOTSTRAP_SERVERS: env.text.default('localhost:9092'),
   KAFKA_CONSUMER_GROUP: env.text.default('sales-service-group'),
+  INVENTORY_CONSUMER_GROUP: env.text.default('inventory-service-group'),
   KAFKA_INVENTORY_TOPIC: env.text.default('inventory-events'),
   KAFKA_SALES_TOPIC: env.text.default('sales-events'),
   KAFKA_AUTO_OFFSET_RESET: z
@@ -188,6 +189,11 @@ export interface KafkaSettings {
    * prints it) names it.
    */
   consumerGroup: string;
+  /**
+   * INVENTORY_CONSUMER_GROUP, default inventory-service-group: the group Inventory consumes
+   * `sales-events` in (the order saga). Shared for the same reason as KAFKA_CONSUMER_GROUP.
+   */
+  inventoryConsumerGroup: string;
   inventoryTopic: string;
   salesTopic: string;
   autoOffsetReset: 'earliest' | 'latest';
@@ -316,6 +322,7 @@ function configFrom(e: SharedEnv): Config {
       .map((s) => s.trim())
       .filter(Boolean),
     consumerGroup: e.KAFKA_CONSUMER_GROUP,
+    inventoryConsumerGroup: e.INVENTORY_CONSUMER_GROUP,
     inventoryTopic: e.KAFKA_INVENTORY_TOPIC,
     salesTopic: e.KAFKA_SALES_TOPIC,
     autoOffsetReset: e.KAFKA_AUTO_OFFSET_RESET,

@@ -8,7 +8,14 @@ import { defineService, EventRouter } from '../messaging/index.ts';
 import type { Logger } from '../platform/index.ts';
 import type { SalesDB } from './db.ts';
 import { createLowStockHandler, SALES_OUTBOX_TABLE } from './handlers/low-stock.ts';
+import {
+  handleStockReleased,
+  handleStockReservationRejected,
+  handleStockReserved,
+} from './handlers/order-replies.ts';
 import { handleProductCreated } from './handlers/product-created.ts';
+import { createOrderSaga, createOrderTimeoutWorker } from './order-saga.ts';
+import type { OrderSaga } from './order-saga.ts';
 import { handleStockAdjusted } from './handlers/stock-adjusted.ts';
 import type { NotificationChannel } from './notifications/channel.ts';
 import { createNotificationDispatcher } from './notifications/dispatcher.ts';
@@ -34,6 +41,8 @@ export interface SalesOptions {
 /** What Sales exposes to its tests and tools. */
 export interface SalesParts {
   dispatcher: NotificationDispatcher;
+  /** The order saga: place, cancel, fulfil, and the timeout sweep. */
+  saga: OrderSaga;
 }
 
 export function salesService(options: SalesOptions = {}) {
@@ -41,7 +50,7 @@ export function salesService(options: SalesOptions = {}) {
     name: 'sales-service',
     id: 'sales',
     description:
-      'Low-stock alerts, orders and demand forecasts, per tenant, kept from the inventory events (see /docs/asyncapi.json).',
+      'Low-stock alerts, orders (with the order saga that reserves their stock in Inventory) and demand forecasts, per tenant, kept from the inventory events (see /docs/asyncapi.json).',
     settings: salesSettings,
     port: (s) => s.port,
     metricsPort: (s) => s.metricsPort,
@@ -52,6 +61,7 @@ export function salesService(options: SalesOptions = {}) {
       'demand_history',
       'orders',
       'order_lines',
+      'order_history',
       'alerts',
       'alert_history',
       'forecasts',
@@ -91,14 +101,31 @@ export function salesService(options: SalesOptions = {}) {
             outbox,
             metrics,
           }),
-        );
+        )
+        .on('inventory.stock_reserved', handleStockReserved)
+        .on('inventory.stock_reservation_rejected', handleStockReservationRejected)
+        .on('inventory.stock_released', handleStockReleased);
+      const saga = createOrderSaga({
+        database,
+        salesTopic: config.kafka.salesTopic,
+        timeoutMs: settings.orderSagaTimeoutMs,
+        outbox,
+      });
+      const sagaLog = logger.child({ component: 'order-timeouts' });
+      const timeouts = createOrderTimeoutWorker({
+        saga,
+        // A tenth of the timeout: an order is rejected at most 10 % late; at most every 5 s.
+        intervalMs: Math.min(5_000, Math.max(10, Math.floor(settings.orderSagaTimeoutMs / 10))),
+        onError: (err) => sagaLog.error({ err }, 'order timeout sweep failed; trying again'),
+      });
       return {
-        routes: (app) => registerSalesRoutes(app, { database }),
+        routes: (app) => registerSalesRoutes(app, { database, saga }),
         handlers,
         workers: [
           { name: 'notifications', start: () => dispatcher.start(), stop: () => dispatcher.stop() },
+          timeouts,
         ],
-        exposed: { dispatcher },
+        exposed: { dispatcher, saga },
       };
     },
   });

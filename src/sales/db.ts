@@ -9,7 +9,8 @@ import type { InboxTable, OutboxTable } from '../messaging/index.ts';
 
 export type AlertStatus = 'open' | 'acknowledged';
 export type AlertChange = 'opened' | 'escalated' | 'updated' | 'acknowledged';
-export type OrderStatus = 'pending' | 'fulfilled' | 'cancelled';
+/** The order saga's states (orders-repository.ts has the transitions). */
+export type OrderStatus = 'PENDING' | 'CONFIRMED' | 'REJECTED' | 'CANCELLED' | 'FULFILLED';
 export type NotificationStatus = 'pending' | 'sent' | 'failed';
 
 export interface ProductsTable {
@@ -39,7 +40,20 @@ export interface OrdersTable {
   tenant_id: string;
   customer: string;
   status: OrderStatus;
+  reason: string | null;
   created_at: Date;
+  updated_at: Date;
+}
+
+export interface OrderHistoryTable {
+  id: Generated<number>;
+  tenant_id: string;
+  order_id: string;
+  step: string;
+  status: OrderStatus;
+  reason: string | null;
+  event_id: string | null;
+  at: Date;
 }
 
 export interface OrderLinesTable {
@@ -112,6 +126,7 @@ export interface SalesDB {
   demand_history: DemandHistoryTable;
   orders: OrdersTable;
   order_lines: OrderLinesTable;
+  order_history: OrderHistoryTable;
   alerts: AlertsTable;
   alert_history: AlertHistoryTable;
   forecasts: ForecastsTable;

@@ -13,6 +13,10 @@ export const SalesErrorCodes = {
   FORECAST_NOT_FOUND: 'ERP_SALES_FORECAST_NOT_FOUND',
   /** An order names products Sales does not know for this tenant (no inventory.product_created). */
   UNKNOWN_PRODUCT: 'ERP_SALES_UNKNOWN_PRODUCT',
+  /** No such order for this tenant (another tenant's id looks the same as a missing one). */
+  ORDER_NOT_FOUND: 'ERP_SALES_ORDER_NOT_FOUND',
+  /** The order's state does not allow the action (e.g. fulfilling a PENDING or CANCELLED order). */
+  ORDER_INVALID_TRANSITION: 'ERP_SALES_ORDER_INVALID_TRANSITION',
   /** A notification channel could not deliver; retryable unless the receiver refused the content. */
   NOTIFICATION_FAILED: 'ERP_SALES_NOTIFICATION_FAILED',
 } as const;
@@ -42,6 +46,27 @@ export function unknownProducts(productIds: readonly string[]): AppError {
     SalesErrorCodes.UNKNOWN_PRODUCT,
     `unknown product${productIds.length === 1 ? '' : 's'} for this tenant: ${productIds.join(', ')}`,
     { context: { product_ids: productIds } },
+  );
+}
+
+export function orderNotFound(orderId: string): AppError {
+  return new AppError(SalesErrorCodes.ORDER_NOT_FOUND, `order ${orderId} not found`, {
+    context: { order_id: orderId },
+  });
+}
+
+export function invalidOrderTransition(
+  orderId: string,
+  status: string,
+  action: string,
+  allowedFrom: readonly string[],
+): AppError {
+  return new AppError(
+    SalesErrorCodes.ORDER_INVALID_TRANSITION,
+    `cannot ${action} order ${orderId}: it is ${status} (only from ${allowedFrom.join(' or ')})`,
+    {
+      context: { order_id: orderId, order_status: status, action, allowed_from: [...allowedFrom] },
+    },
   );
 }
 

@@ -9,10 +9,17 @@ import { idempotent, parseInput, tenantOf } from '../platform/index.ts';
 import type { Database, HttpStatusTable, RouteDocs } from '../platform/index.ts';
 import { acknowledgeAlert, getAlert, getAlertHistory, listAlerts } from './alerts-repository.ts';
 import type { SalesDB } from './db.ts';
-import { alertNotFound, forecastNotFound, SalesErrorCodes, unknownProducts } from './errors.ts';
+import {
+  alertNotFound,
+  forecastNotFound,
+  orderNotFound,
+  SalesErrorCodes,
+  unknownProducts,
+} from './errors.ts';
 import { unknownProductIds } from './products-repository.ts';
 import { getForecast } from './forecasts-repository.ts';
-import { createOrder, listOrders } from './orders-repository.ts';
+import type { OrderSaga } from './order-saga.ts';
+import { getOrder, getOrderHistory, listOrders } from './orders-repository.ts';
 import {
   alertListResponse,
   alertResponse,
@@ -24,6 +31,7 @@ import {
   listOrdersQuerySchema,
   orderListResponse,
   orderResponse,
+  orderWithHistoryResponse,
   productParamsSchema,
 } from './schemas.ts';
 
@@ -58,7 +66,7 @@ const DOCS = {
   createOrder: {
     summary: 'Place an order',
     description:
-      'Pending orders count as demand against current stock: they can raise the priority of the next low-stock alert. Only products Sales knows (from inventory.product_created) may be ordered.',
+      'Stored as PENDING; publishes sales.order_placed, and Inventory reserves every line or none (CONFIRMED or REJECTED; GET it to follow). PENDING and CONFIRMED orders count as demand against current stock: they can raise the priority of the next low-stock alert. Only products Sales knows (from inventory.product_created) may be ordered.',
     tag: 'orders',
     body: createOrderBodySchema,
     example: {
@@ -74,6 +82,33 @@ const DOCS = {
     tag: 'orders',
     query: listOrdersQuerySchema,
     responses: { 200: { description: 'Orders', schema: orderListResponse } },
+  },
+  getOrder: {
+    summary: 'One order, with the history of its saga',
+    tag: 'orders',
+    params: idParamsSchema,
+    responses: { 200: { description: 'The order', schema: orderWithHistoryResponse } },
+    errors: [C.ORDER_NOT_FOUND],
+  },
+  cancelOrder: {
+    summary: 'Cancel a PENDING or CONFIRMED order',
+    description:
+      'CANCELLED at once; publishes sales.order_cancelled, and Inventory releases the reservation (inventory.stock_released, in the history).',
+    tag: 'orders',
+    params: idParamsSchema,
+    idempotent: true,
+    responses: { 200: { description: 'Cancelled', schema: orderResponse, headers: replayed } },
+    errors: [C.ORDER_NOT_FOUND, C.ORDER_INVALID_TRANSITION],
+  },
+  fulfilOrder: {
+    summary: 'Fulfil a CONFIRMED order',
+    description:
+      'FULFILLED at once; publishes sales.order_fulfilled, and Inventory turns the reservation into an outflow (inventory.stock_adjusted per product, inventory.low_stock when it crosses the reorder level).',
+    tag: 'orders',
+    params: idParamsSchema,
+    idempotent: true,
+    responses: { 200: { description: 'Fulfilled', schema: orderResponse, headers: replayed } },
+    errors: [C.ORDER_NOT_FOUND, C.ORDER_INVALID_TRANSITION],
   },
   getForecast: {
     summary: "A product's demand forecast",
@@ -91,11 +126,15 @@ export const SALES_HTTP_STATUSES: HttpStatusTable = {
   [SalesErrorCodes.ALERT_NOT_OPEN]: 409,
   [SalesErrorCodes.FORECAST_NOT_FOUND]: 404,
   [SalesErrorCodes.UNKNOWN_PRODUCT]: 422,
+  [SalesErrorCodes.ORDER_NOT_FOUND]: 404,
+  [SalesErrorCodes.ORDER_INVALID_TRANSITION]: 409,
   // ERP_SALES_NOTIFICATION_FAILED is the dispatcher's: no route raises it.
 };
 
 export interface SalesRoutesOptions {
   database: Database<SalesDB>;
+  /** Places, cancels and fulfils orders (order-saga.ts). */
+  saga: OrderSaga;
   /** Clock for order and acknowledgement times. Default: () => new Date(). */
   now?: () => Date;
 }
@@ -146,21 +185,50 @@ export function registerSalesRoutes(app: FastifyInstance, options: SalesRoutesOp
     const tenantId = tenantOf(request);
     const body = parseInput(DOCS.createOrder.body, request.body);
     return idempotent(request, reply, database, tenantId, (store) =>
-      database.inTenant(tenantId, async (trx) => {
-        // Sales knows a tenant's products from inventory.product_created: an order for anything
-        // else would be promised stock that exists nowhere.
-        const unknown = await unknownProductIds(
-          trx,
-          tenantId,
-          body.lines.map((l) => l.product_id),
-        );
-        if (unknown.length > 0) throw unknownProducts(unknown);
-        const response = { status: 201, body: await createOrder(trx, tenantId, body, now()) };
-        await store?.(trx, response);
-        return response;
-      }),
+      database
+        .inTenant(tenantId, async (trx) => {
+          // Sales knows a tenant's products from inventory.product_created: an order for anything
+          // else would be promised stock that exists nowhere.
+          const unknown = await unknownProductIds(
+            trx,
+            tenantId,
+            body.lines.map((l) => l.product_id),
+          );
+          if (unknown.length > 0) throw unknownProducts(unknown);
+          const response = { status: 201, body: await options.saga.place(tenantId, body, trx) };
+          await store?.(trx, response);
+          return response;
+        })
+        .finally(() => options.saga.signal()),
     );
   });
+
+  app.get('/api/v1/orders/:id', { config: { docs: DOCS.getOrder } }, async (request) => {
+    const tenantId = tenantOf(request);
+    const { id } = parseInput(DOCS.getOrder.params, request.params, 'params');
+    return read(tenantId, async (db) => {
+      const order = await getOrder(db, tenantId, id);
+      if (order === undefined) throw orderNotFound(id);
+      return { ...order, history: await getOrderHistory(db, tenantId, id) };
+    });
+  });
+
+  for (const action of ['cancel', 'fulfil'] as const) {
+    const docs = action === 'cancel' ? DOCS.cancelOrder : DOCS.fulfilOrder;
+    app.post(`/api/v1/orders/:id/${action}`, { config: { docs } }, async (request, reply) => {
+      const tenantId = tenantOf(request);
+      const { id } = parseInput(docs.params, request.params, 'params');
+      return idempotent(request, reply, database, tenantId, async (store) => {
+        let response: { status: number; body: unknown } | undefined;
+        await options.saga[action](tenantId, id, async (trx, order) => {
+          response = { status: 200, body: order };
+          await store?.(trx, response);
+        });
+        if (response === undefined) throw new Error('unreachable: the saga step stored nothing');
+        return response;
+      });
+    });
+  }
 
   app.get('/api/v1/orders', { config: { docs: DOCS.listOrders } }, async (request) => {
     const tenantId = tenantOf(request);

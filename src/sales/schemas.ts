@@ -70,12 +70,48 @@ export const alertWithHistoryResponse = alertResponse.extend({
     .meta({ description: 'Oldest first.' }),
 });
 
+export const ORDER_STATUSES = [
+  'PENDING',
+  'CONFIRMED',
+  'REJECTED',
+  'CANCELLED',
+  'FULFILLED',
+] as const;
+
 export const orderResponse = z.strictObject({
   id: z.string(),
   customer: z.string(),
-  status: z.enum(['pending', 'fulfilled', 'cancelled']),
+  status: z.enum(ORDER_STATUSES).meta({
+    description:
+      'PENDING until Inventory reserves every line (CONFIRMED) or refuses (REJECTED; also after ORDER_SAGA_TIMEOUT_MS); then CANCELLED or FULFILLED.',
+  }),
+  reason: z.string().nullable().meta({
+    description:
+      'Why it was rejected or cancelled: insufficient_stock, unknown_product, timeout, customer.',
+  }),
   created_at: timestamp,
+  updated_at: timestamp,
   lines: z.array(z.strictObject({ line_no: z.int(), product_id: z.string(), quantity: z.int() })),
+});
+
+export const orderWithHistoryResponse = orderResponse.extend({
+  history: z
+    .array(
+      z.strictObject({
+        step: z.string().meta({
+          description:
+            'placed, reserved, rejected, timed_out, cancelled, fulfilled, released, late_reservation, late_rejection',
+        }),
+        status: z.enum(ORDER_STATUSES).meta({ description: 'The state after the step.' }),
+        reason: z.string().nullable(),
+        event_id: z
+          .string()
+          .nullable()
+          .meta({ description: 'The event the step sent (placed, cancelled, …) or consumed.' }),
+        at: timestamp,
+      }),
+    )
+    .meta({ description: 'Oldest first.' }),
 });
 
 export const orderListResponse = z.strictObject({ items: z.array(orderResponse) });

@@ -20,6 +20,13 @@ export interface SalesSettings {
   metricsTenants: readonly string[];
   /** SALES_ALERT_METRICS_CACHE_MS: a scrape within this long of the last query reuses it; default 5000. */
   alertMetricsCacheMs: number;
+  /**
+   * ORDER_SAGA_TIMEOUT_MS: an order still PENDING this long after it was placed is rejected
+   * (reason `timeout`) and its reservation, should one come, released; default 30000. Long
+   * enough for Inventory to answer through a restart or a broker failover, short enough that a
+   * customer is not kept waiting on an outage. Checked every tenth of it (at most every 5 s).
+   */
+  orderSagaTimeoutMs: number;
 }
 
 /**
@@ -58,6 +65,7 @@ export const salesSettings = defineSettings({
     SALES_WEBHOOK_URL: env.optionalText,
     SALES_METRICS_TENANTS: tenantList,
     SALES_ALERT_METRICS_CACHE_MS: env.positiveInt.default(5_000),
+    ORDER_SAGA_TIMEOUT_MS: env.positiveInt.default(30_000),
   },
   settings: (v): SalesSettings => ({
     port: v.SALES_PORT,
@@ -66,5 +74,6 @@ export const salesSettings = defineSettings({
     webhookUrl: v.SALES_WEBHOOK_URL,
     metricsTenants: v.SALES_METRICS_TENANTS,
     alertMetricsCacheMs: v.SALES_ALERT_METRICS_CACHE_MS,
+    orderSagaTimeoutMs: v.ORDER_SAGA_TIMEOUT_MS,
   }),
 });

@@ -64,6 +64,12 @@ before(async () => {
     );
     return rows.rows[0]?.n === 4;
   });
+  // And published what it raised: the test compares the sales topic's end with the replay's count.
+  await waitUntil('live Sales published its outbox', async () => {
+    const rows = await sql<{ n: number }>`
+      SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL`.execute(system.salesDb.db);
+    return rows.rows[0]?.n === 0;
+  });
 });
 after(async () => {
   for (const fn of cleanups) await fn();

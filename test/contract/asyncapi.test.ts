@@ -14,6 +14,7 @@ import type { AsyncApiOptions, EventType } from '../../src/contract/index.ts';
 const OPTIONS: AsyncApiOptions = {
   topics: { inventory: 'inv-topic', sales: 'sales-topic' },
   consumerGroup: 'the-sales-group',
+  inventoryConsumerGroup: 'the-inventory-group',
   partitions: 6,
   replicas: 3,
   servers: [{ host: 'broker-1:9092', protocol: 'kafka' }],
@@ -57,7 +58,7 @@ test('a channel per topic of the configuration, with its partitions, replicas an
   assert.equal(doc.asyncapi, '3.0.0');
   assert.deepEqual(
     Object.values(doc.channels as Record<string, Json>).map((c) => c.address as string),
-    ['inv-topic', 'sales-topic', 'inv-topic.dead'],
+    ['inv-topic', 'sales-topic', 'inv-topic.dead', 'sales-topic.dead'],
   );
   const inventory = doc.channels.inventoryEvents;
   assert.deepEqual(inventory.bindings.kafka, {
@@ -70,9 +71,15 @@ test('a channel per topic of the configuration, with its partitions, replicas an
     'inventory.low_stock.v1',
     'inventory.product_created.v1',
     'inventory.stock_adjusted.v1',
+    'inventory.stock_released.v1',
+    'inventory.stock_reservation_rejected.v1',
+    'inventory.stock_reserved.v1',
   ]);
-  assert.deepEqual(Object.keys(doc.channels.salesEvents.messages), [
+  assert.deepEqual(Object.keys(doc.channels.salesEvents.messages).sort(), [
     'sales.low_stock_alert_raised.v1',
+    'sales.order_cancelled.v1',
+    'sales.order_fulfilled.v1',
+    'sales.order_placed.v1',
   ]);
   assert.deepEqual(doc.servers, {
     broker1: { host: 'broker-1:9092', protocol: 'kafka', description: 'Kafka bootstrap broker' },
@@ -88,7 +95,7 @@ test('every event type of the registry has a message per major version it accept
   }
 });
 
-test('Inventory sends, Sales receives in its group and dead-letters, Sales sends', () => {
+test('Inventory sends, Sales receives in its group and dead-letters, Sales sends, Inventory receives the order saga in its group', () => {
   const ops = doc.operations;
   assert.deepEqual(
     Object.entries(ops as Record<string, Json>).map(([id, op]) => [
@@ -101,8 +108,14 @@ test('Inventory sends, Sales receives in its group and dead-letters, Sales sends
       ['salesPublishes', 'send', '#/channels/salesEvents'],
       ['salesServiceReceivesInventory', 'receive', '#/channels/inventoryEvents'],
       ['salesServiceDeadLettersInventory', 'send', '#/channels/inventoryEventsDeadLetters'],
+      ['inventoryServiceReceivesSales', 'receive', '#/channels/salesEvents'],
+      ['inventoryServiceDeadLettersSales', 'send', '#/channels/salesEventsDeadLetters'],
     ],
   );
+  assert.deepEqual(ops.inventoryServiceReceivesSales.bindings.kafka.groupId, {
+    type: 'string',
+    enum: ['the-inventory-group'],
+  });
   assert.deepEqual(ops.salesServiceReceivesInventory.bindings.kafka.groupId, {
     type: 'string',
     enum: ['the-sales-group'],
@@ -112,7 +125,7 @@ test('Inventory sends, Sales receives in its group and dead-letters, Sales sends
   assert.equal(dlq.headers.properties['dlq.error.code'].description, 'Why.');
 });
 
-test('each example is an event the contract decodes, with its headers and product_id key', () => {
+test('each example is an event the contract decodes, with its headers and key (product_id, or order_id for the order saga)', () => {
   for (const [id, message] of Object.entries(doc.components.messages as Record<string, Json>)) {
     if (id.endsWith('dead_letter')) continue;
     assert.equal(message.examples.length, 1, id);

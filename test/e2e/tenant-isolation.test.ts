@@ -40,6 +40,7 @@ interface Probe {
 interface Ids {
   product: string;
   alert: string;
+  order: string;
 }
 
 /** One case per route, filled with ids: A's, then ids nobody has. */
@@ -79,6 +80,26 @@ const PROBES: Probe[] = [
     method: 'POST',
     url: () => '/api/v1/orders',
     payload: (i) => ({ customer: 'mallory', lines: [{ product_id: i.product, quantity: 1 }] }),
+  },
+  {
+    route: 'GET /api/v1/orders/:id',
+    app: 'sales',
+    method: 'GET',
+    url: (i) => `/api/v1/orders/${i.order}`,
+  },
+  {
+    route: 'POST /api/v1/orders/:id/cancel',
+    app: 'sales',
+    method: 'POST',
+    url: (i) => `/api/v1/orders/${i.order}/cancel`,
+    payload: () => ({}),
+  },
+  {
+    route: 'POST /api/v1/orders/:id/fulfil',
+    app: 'sales',
+    method: 'POST',
+    url: (i) => `/api/v1/orders/${i.order}/fulfil`,
+    payload: () => ({}),
   },
   {
     route: 'GET /api/v1/forecasts/:productId',
@@ -155,14 +176,22 @@ test('tenant B reaches nothing of tenant A on any route, and cannot tell A ids f
   });
   assert.equal(order.statusCode, 201);
   for (const id of [product, alert, order.json().id as string]) assert.match(id, UUID_V4);
+  // The saga settles first (Inventory reserves), so that A's product stays as it is below.
+  await waitUntil('A order confirmed', async () => {
+    const res = await apps.sales.inject({
+      url: `/api/v1/orders/${order.json().id as string}`,
+      headers: asA,
+    });
+    return res.json().status === 'CONFIRMED';
+  });
 
   const before = {
     product: (await apps.inventory.inject({ url: `/api/v1/products/${product}`, headers: asA }))
       .body,
     alert: (await apps.sales.inject({ url: `/api/v1/alerts/${alert}`, headers: asA })).body,
   };
-  const aIds: Ids = { product, alert };
-  const missing: Ids = { product: randomUUID(), alert: randomUUID() };
+  const aIds: Ids = { product, alert, order: order.json().id as string };
+  const missing: Ids = { product: randomUUID(), alert: randomUUID(), order: randomUUID() };
   let tried = 0;
   for (const p of PROBES) {
     const onA = await call(asB, p, aIds);
@@ -172,7 +201,8 @@ test('tenant B reaches nothing of tenant A on any route, and cannot tell A ids f
     const shape = (r: { status: number; body: Record<string, unknown> }, ids: Ids) =>
       JSON.stringify({ ...r, body: r.body['error'] === undefined ? '(data)' : r.body['error'] })
         .replaceAll(ids.product, '<id>')
-        .replaceAll(ids.alert, '<id>');
+        .replaceAll(ids.alert, '<id>')
+        .replaceAll(ids.order, '<id>');
     assert.equal(shape(onA, aIds), shape(onMissing, missing), `${p.route}: an oracle`);
     assert.ok(onA.status === 200 || onA.status >= 400, `${p.route}: ${onA.status}`);
     // Data holds nothing of A (an error may echo the id that was asked for, as for any id).

@@ -306,6 +306,7 @@ export async function createScenario(
     KAFKA_INVENTORY_TOPIC: `faults-${id}-inventory`,
     KAFKA_SALES_TOPIC: `faults-${id}-sales`,
     KAFKA_CONSUMER_GROUP: `faults-${id}-sales-group`,
+    INVENTORY_CONSUMER_GROUP: `faults-${id}-inventory-group`,
     INVENTORY_DATABASE_URL: inv.url,
     SALES_DATABASE_URL: sal.url,
     DATA_DIR: join(logDir, 'data'),

@@ -6,7 +6,13 @@ import { decide, evolve } from '../../src/inventory/product.ts';
 import type { ProductState } from '../../src/inventory/product.ts';
 import { laptop } from './fixtures.ts';
 
-const base: ProductState = { id: 'p-1', tenantId: 'tenant-1', ...laptop, version: 1 };
+const base: ProductState = {
+  id: 'p-1',
+  tenantId: 'tenant-1',
+  ...laptop,
+  quantityReserved: 0,
+  version: 1,
+};
 const noHistory = { daysOfStockRemaining: () => undefined };
 const adjust = (quantityChange: number) => ({
   kind: 'adjust' as const,

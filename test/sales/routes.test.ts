@@ -8,6 +8,7 @@ import {
 } from '../../src/platform/index.ts';
 import type { SalesDB } from '../../src/sales/db.ts';
 import { createLowStockHandler } from '../../src/sales/handlers/low-stock.ts';
+import { createOrderSaga } from '../../src/sales/order-saga.ts';
 import { registerSalesRoutes, SALES_HTTP_STATUSES } from '../../src/sales/routes.ts';
 import { testDatabase } from '../support/database.ts';
 import {
@@ -31,7 +32,8 @@ async function setup(t: TestContext) {
   // A clock a second further on each call, so that "newest first" never hinges on a tie.
   let tick = Date.parse('2024-03-10T12:00:00Z');
   const now = () => new Date((tick += 1000));
-  registerSalesRoutes(app, { database, now });
+  const saga = createOrderSaga({ database, salesTopic: 'sales-events', timeoutMs: 30_000, now });
+  registerSalesRoutes(app, { database, saga, now });
   t.after(() => app.close());
   const handler = createLowStockHandler({
     salesTopic: 'sales-events',
@@ -151,7 +153,7 @@ test('creates pending orders with lines and lists them newest first', async (t) 
     payload: { customer: 'ACME', lines: [{ product_id: 'P1', quantity: 3 }] },
   });
   assert.equal(first.statusCode, 201);
-  assert.equal(first.json().status, 'pending');
+  assert.equal(first.json().status, 'PENDING');
   assert.deepEqual(first.json().lines, [{ line_no: 1, product_id: 'P1', quantity: 3 }]);
   const second = await app.inject({
     method: 'POST',

@@ -50,6 +50,8 @@ export interface TestSystem {
    * with the system), e.g. to restart Sales after stopping `sales`.
    */
   anotherSales(): Service<SalesParts>;
+  /** The same for Inventory (its database, consumer group and producer). */
+  anotherInventory(): Service<InventoryParts>;
 }
 
 export async function startSystem(
@@ -62,6 +64,7 @@ export async function startSystem(
     KAFKA_INVENTORY_TOPIC: uniqueName('inventory-events'),
     KAFKA_SALES_TOPIC: uniqueName('sales-events'),
     KAFKA_CONSUMER_GROUP: uniqueName('sales-service-group'),
+    INVENTORY_CONSUMER_GROUP: uniqueName('inventory-service-group'),
     OUTBOX_POLL_INTERVAL_MS: '250',
     LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'silent',
     ...env,
@@ -96,14 +99,21 @@ export async function startSystem(
   const inventoryMetrics = createMetricsRegistry('inventory-service', false);
   const salesMetrics = createMetricsRegistry('sales-service', false);
   const inventoryProducer = createProducer({ ...conn, clientId: 'test-inventory' });
-  const inventory = buildService(inventoryService, {
-    ...inv,
-    database: inventoryDb,
-    producer: inventoryProducer,
-    logger: logger.child({ service: 'inventory' }),
-    authenticator,
-    metrics: inventoryMetrics,
-  });
+  const buildInventory = (metrics = inventoryMetrics) =>
+    buildService(inventoryService, {
+      ...inv,
+      database: inventoryDb,
+      producer: inventoryProducer,
+      consumer: serviceConsumer(inventoryService, inv.settings, config, {
+        databaseKind: inventoryDb.kind,
+        logger,
+        overrides: { maxWaitMs: 100 },
+      }),
+      logger: logger.child({ service: 'inventory' }),
+      authenticator,
+      metrics,
+    });
+  const inventory = buildInventory();
   const salesProducer = createProducer({ ...conn, clientId: 'test-sales' });
   const buildSales = (metrics = salesMetrics) =>
     buildService(salesService(), {
@@ -121,8 +131,15 @@ export async function startSystem(
     });
   const sales = buildSales();
   const later: Service<SalesParts>[] = [];
+  const laterInventories: Service<InventoryParts>[] = [];
   stops.push(
-    () => Promise.allSettled([inventory.stop(), sales.stop(), ...later.map((s) => s.stop())]),
+    () =>
+      Promise.allSettled([
+        inventory.stop(),
+        sales.stop(),
+        ...later.map((s) => s.stop()),
+        ...laterInventories.map((s) => s.stop()),
+      ]),
     () => Promise.allSettled([inventoryProducer.close(), salesProducer.close()]),
   );
   await Promise.all([inventory.start(), sales.start()]);
@@ -149,6 +166,11 @@ export async function startSystem(
     anotherSales() {
       const next = buildSales(createMetricsRegistry('sales-service', false));
       later.push(next);
+      return next;
+    },
+    anotherInventory() {
+      const next = buildInventory(createMetricsRegistry('inventory-service', false));
+      laterInventories.push(next);
       return next;
     },
   };

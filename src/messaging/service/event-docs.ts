@@ -29,6 +29,7 @@ export function eventDocsFor(config: Config): Record<string, unknown> {
   return asyncApiDocument({
     topics: { inventory: kafka.inventoryTopic, sales: kafka.salesTopic },
     consumerGroup: kafka.consumerGroup,
+    inventoryConsumerGroup: kafka.inventoryConsumerGroup,
     partitions: kafka.topicPartitions,
     replicas: kafka.topicReplicationFactor,
     servers: kafka.bootstrapServers.map((host) => ({

@@ -28,6 +28,7 @@ test('the document follows the configuration', () => {
       KAFKA_INVENTORY_TOPIC: 'inv',
       KAFKA_SALES_TOPIC: 'sal',
       KAFKA_CONSUMER_GROUP: 'grp',
+      INVENTORY_CONSUMER_GROUP: 'inv-grp',
       KAFKA_TOPIC_PARTITIONS: '12',
       KAFKA_TOPIC_REPLICATION_FACTOR: '3',
       KAFKA_BOOTSTRAP_SERVERS: 'a:9092,b:9093',
@@ -44,10 +45,14 @@ test('the document follows the configuration', () => {
       ['inv', 12, 3],
       ['sal', 12, 3],
       [`inv${DLQ_SUFFIX}`, 12, 3],
+      [`sal${DLQ_SUFFIX}`, 12, 3],
     ],
   );
   assert.deepEqual(doc.operations.salesServiceReceivesInventory.bindings.kafka.groupId.enum, [
     'grp',
+  ]);
+  assert.deepEqual(doc.operations.inventoryServiceReceivesSales.bindings.kafka.groupId.enum, [
+    'inv-grp',
   ]);
   assert.deepEqual(
     Object.values(doc.servers as Record<string, Json>).map((s) => [

@@ -8,7 +8,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { sql } from 'kysely';
-import { createEvent, encodeEvent, kafkaHeadersFor } from '../../../src/contract/index.ts';
+import {
+  createEvent,
+  encodeEvent,
+  kafkaHeadersFor,
+  messageKeyOf,
+} from '../../../src/contract/index.ts';
 import type { AnyEvent } from '../../../src/contract/index.ts';
 import {
   createProducer,
@@ -107,7 +112,7 @@ test('a service made with the kit counts product_created events once each, per t
   await producer.send([
     ...events.map((e) => ({
       topic,
-      key: e.payload.product_id,
+      key: messageKeyOf(e),
       value: encodeEvent(e),
       headers: kafkaHeadersFor(e),
     })),

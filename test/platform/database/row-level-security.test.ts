@@ -147,8 +147,9 @@ test("sales: another tenant's orders and inbox rows are invisible to a tenant", 
         id: `o-${tenant}`,
         tenant_id: tenant,
         customer: 'ACME',
-        status: 'pending',
+        status: 'PENDING',
         created_at: at,
+        updated_at: at,
       })
       .execute();
     await database.db

@@ -435,7 +435,7 @@ test('a run handled in one call writes exactly what its events handled one by on
         );
         for (const s of [oneByOne, together]) {
           await s.database.exec(
-            'TRUNCATE alerts, alert_history, notifications, forecasts, outbox, orders, order_lines, demand_history',
+            'TRUNCATE alerts, alert_history, notifications, forecasts, outbox, orders, order_lines, order_history, demand_history',
           );
           for (const [e, acknowledged] of opened) {
             await inTransaction(s.database, (ctx) => s.handler(consumed(e), ctx));
