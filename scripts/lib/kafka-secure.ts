@@ -29,8 +29,15 @@ export const MECHANISM = 'SCRAM-SHA-512';
 export const BROKER_CN = 'erp-events-broker';
 
 /** The topics the services declare (with the default 3 partitions), created by the admin. */
-export const SECURE_TOPICS = ['inventory-events', 'sales-events', 'inventory-events.dlq'] as const;
+export const SECURE_TOPICS = [
+  'inventory-events',
+  'sales-events',
+  'inventory-events.dlq',
+  'sales-events.dlq',
+] as const;
 export const SALES_GROUP = 'sales-service-group';
+/** The order saga's: Inventory consumes `sales-events` (INVENTORY_CONSUMER_GROUP). */
+export const INVENTORY_GROUP = 'inventory-service-group';
 /** `readTopic` (the DLQ CLI) reads as a throwaway group named with this prefix. */
 export const READER_GROUP_PREFIX = 'erp-events-reader-';
 
@@ -45,11 +52,15 @@ type Grant = [Principal, 'TOPIC' | 'GROUP', string, 'LITERAL' | 'PREFIXED', Op[]
  */
 export const ACL_TABLE: readonly Grant[] = [
   ['inventory', 'TOPIC', 'inventory-events', 'LITERAL', ['WRITE']],
+  ['inventory', 'TOPIC', 'sales-events', 'LITERAL', ['READ']],
+  ['inventory', 'GROUP', INVENTORY_GROUP, 'LITERAL', ['READ']],
+  ['inventory', 'TOPIC', 'sales-events.dlq', 'LITERAL', ['WRITE']],
   ['sales', 'TOPIC', 'inventory-events', 'LITERAL', ['READ']],
   ['sales', 'GROUP', SALES_GROUP, 'LITERAL', ['READ']],
   ['sales', 'TOPIC', 'sales-events', 'LITERAL', ['WRITE']],
   ['sales', 'TOPIC', 'inventory-events.dlq', 'LITERAL', ['WRITE']],
   ['ops', 'TOPIC', 'inventory-events.dlq', 'LITERAL', ['READ']],
+  ['ops', 'TOPIC', 'sales-events.dlq', 'LITERAL', ['READ']],
   ['ops', 'GROUP', READER_GROUP_PREFIX, 'PREFIXED', ['READ']],
 ];
 
