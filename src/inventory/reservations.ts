@@ -183,6 +183,35 @@ export function createOrderHandlers(options: OrderHandlerOptions) {
     }) as AnyEvent;
   }
 
+  /**
+   * The end of a reservation (its units already taken out of `reserved`): stock_released on the
+   * order's stream, and the reservation's row in its final state.
+   */
+  async function endReservation(
+    trx: Kysely<InventoryDB>,
+    { event, record }: ConsumedEvent<'sales.order_cancelled' | 'sales.order_fulfilled'>,
+    lines: readonly Line[],
+    reason: 'cancelled' | 'fulfilled',
+    at: Date,
+  ): Promise<void> {
+    const orderId = event.payload.order_id;
+    const released = replyTo(
+      event,
+      'inventory.stock_released',
+      { order_id: orderId, reason, lines: [...lines] },
+      at,
+    );
+    await appendOrderEvent(trx, topic, released, record);
+    await writeReservation(
+      trx,
+      event.metadata.tenant_id,
+      orderId,
+      reason === 'cancelled' ? 'released' : 'fulfilled',
+      lines,
+      at,
+    );
+  }
+
   /** Locks every product the run's orders name, once, in one order, before deciding any. */
   async function lockRun(
     trx: Kysely<InventoryDB>,
@@ -302,18 +331,7 @@ export function createOrderHandlers(options: OrderHandlerOptions) {
       }
       if (reservation.status !== 'reserved') continue;
       await changeReserved(trx, tenantId, reservation.lines, -1);
-      await appendOrderEvent(
-        trx,
-        topic,
-        replyTo(
-          event,
-          'inventory.stock_released',
-          { order_id: orderId, reason: 'cancelled', lines: reservation.lines },
-          at,
-        ),
-        record,
-      );
-      await writeReservation(trx, tenantId, orderId, 'released', reservation.lines, at);
+      await endReservation(trx, { event, record }, reservation.lines, 'cancelled', at);
       appended++;
     }
     signal(ctx, appended);
@@ -355,18 +373,7 @@ export function createOrderHandlers(options: OrderHandlerOptions) {
         );
         appended += result.events.length;
       }
-      await appendOrderEvent(
-        trx,
-        topic,
-        replyTo(
-          event,
-          'inventory.stock_released',
-          { order_id: orderId, reason: 'fulfilled', lines: reservation.lines },
-          at,
-        ),
-        record,
-      );
-      await writeReservation(trx, tenantId, orderId, 'fulfilled', reservation.lines, at);
+      await endReservation(trx, { event, record }, reservation.lines, 'fulfilled', at);
       appended++;
     }
     signal(ctx, appended);
