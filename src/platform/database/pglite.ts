@@ -1,5 +1,5 @@
 /** The zero-setup engine: PostgreSQL compiled to WASM, in process, one connection. */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { PGlite, types as pgliteTypes } from '@electric-sql/pglite';
 import { Kysely, PGliteDialect, sql } from 'kysely';
@@ -8,17 +8,18 @@ import { withCodedErrors } from './coded-errors.ts';
 import { toNumber } from './database.ts';
 import type { Database } from './database.ts';
 import { toDatabaseError } from './errors.ts';
+import {
+  emptyClusterTemplate,
+  forgetEmptyCluster,
+  rememberEmptyCluster,
+} from './pglite-template.ts';
 import { TENANT_ROLE, TENANT_SETTING } from './tenant-isolation.ts';
 
 export async function openPglite<DB>(dataDir: string | undefined): Promise<Database<DB>> {
   const release = dataDir === undefined ? () => {} : lockDataDir(dataDir);
   let pglite: PGlite;
   try {
-    pglite = new PGlite({
-      ...(dataDir === undefined ? {} : { dataDir }),
-      parsers: { [pgliteTypes.INT8]: toNumber, [pgliteTypes.NUMERIC]: toNumber },
-    });
-    await pglite.waitReady;
+    pglite = await startPglite(dataDir);
   } catch (err) {
     release();
     throw new AppError(
@@ -75,6 +76,31 @@ export async function openPglite<DB>(dataDir: string | undefined): Promise<Datab
       release();
     },
   };
+}
+
+/** A cluster that is new (in memory, or an absent or empty folder) starts from the template. */
+async function startPglite(dataDir: string | undefined): Promise<PGlite> {
+  const options = {
+    ...(dataDir === undefined ? {} : { dataDir }),
+    parsers: { [pgliteTypes.INT8]: toNumber, [pgliteTypes.NUMERIC]: toNumber },
+  };
+  const fresh = dataDir === undefined || !existsSync(dataDir) || readdirSync(dataDir).length === 0;
+  const template = fresh ? await emptyClusterTemplate() : undefined;
+  if (template !== undefined) {
+    try {
+      const pglite = new PGlite({ ...options, loadDataDir: template });
+      await pglite.waitReady;
+      return pglite;
+    } catch {
+      await forgetEmptyCluster();
+      // A half-extracted folder would look like an existing cluster; it was empty before.
+      if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
+    }
+  }
+  const pglite = new PGlite(options);
+  await pglite.waitReady;
+  if (fresh) await rememberEmptyCluster(pglite);
+  return pglite;
 }
 
 /**
