@@ -93,6 +93,8 @@ export interface SagaFigures {
   fulfilsOk: number;
   actionsUnknown: number;
   actionsUnknownCommitted: number;
+  /** Cancels and fulfils refused, by error code (e.g. a cancel after the timeout rejected the order). */
+  actionsRefusedBy: Record<string, number>;
   /** Requests (any) that needed a retry; of them, cancels and fulfils. */
   retried: number;
   actionsRetried: number;
@@ -566,6 +568,13 @@ export async function verifySaga(s: Scenario, input: SagaVerifyInput): Promise<S
     fulfilsOk: actions.filter((a) => a.kind === 'fulfil' && a.request.outcome === 'ok').length,
     actionsUnknown: actions.filter((a) => a.request.outcome === 'unknown').length,
     actionsUnknownCommitted,
+    actionsRefusedBy: Object.fromEntries(
+      count(
+        actions.flatMap((a) =>
+          a.request.outcome === 'refused' ? [`${a.kind} ${a.request.code ?? '?'}`] : [],
+        ),
+      ),
+    ),
     retried: requests.filter((r) => r.attempts > 1).length,
     actionsRetried: actions.filter((a) => a.request.attempts > 1).length,
     confirmed,
@@ -594,7 +603,7 @@ export function printSagaFigures(f: SagaFigures): void {
       `confirmed ${f.confirmed}, rejected ${f.final.REJECTED} (${reasons}; oversized ${f.oversized}), ` +
       `cancelled ${f.final.CANCELLED} (${f.cancelledPending} before an answer; cancels ok ${f.cancelsOk}/${f.cancels}), ` +
       `fulfilled ${f.final.FULFILLED} (fulfils ok ${f.fulfilsOk}/${f.fulfils}), still confirmed ${f.final.CONFIRMED}, pending ${f.final.PENDING} (legitimately ${f.pendingLegit}); ` +
-      `requests retried ${f.retried} (cancels and fulfils ${f.actionsRetried}), actions unknown ${f.actionsUnknown} of which committed ${f.actionsUnknownCommitted}; late reservations ${f.lateReservations}; low_stock ${f.lowStock}; ` +
+      `requests retried ${f.retried} (cancels and fulfils ${f.actionsRetried}), actions unknown ${f.actionsUnknown} of which committed ${f.actionsUnknownCommitted}, refused ${JSON.stringify(f.actionsRefusedBy)}; late reservations ${f.lateReservations}; low_stock ${f.lowStock}; ` +
       `duplicates suppressed sales ${f.duplicates.sales}, inventory ${f.duplicates.inventory}; settled in ${f.settledSeconds.toFixed(1)} s; ` +
       `kills: ${f.kills.join(', ') || 'none'}; ` +
       `checks ${Object.keys(f.checks).length - failed.length}/${Object.keys(f.checks).length} at 0` +
