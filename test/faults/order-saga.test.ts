@@ -5,7 +5,7 @@
  * 1.5 s (as in scenarios 2 and 3), so that batches were applied whose offsets were not committed
  * and events were committed that were not published: both come back after the restart, and the
  * inboxes and the order-decided-once rule must make them no-ops. The broker is the leader of the
- * sales topic's partition 0, which carries orders' commands. ORDER_SAGA_TIMEOUT_MS is 10 s, so
+ * sales topic's partition 0, which carries orders' commands. ORDER_SAGA_TIMEOUT_MS is 20 s, so
  * the outages also time orders out and exercise the compensation of a late reservation.
  */
 import { test } from 'node:test';

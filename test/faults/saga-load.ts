@@ -91,7 +91,7 @@ export interface SagaLoad {
 }
 
 /** When to look at a PENDING order again, ms after it was placed (then gives up: it stays kept). */
-const POLL_AT_MS = [800, 1_600, 3_200, 6_400, 12_800, 20_000];
+const POLL_AT_MS = [800, 1_600, 3_200, 6_400, 12_800, 20_000, 25_000];
 const ATTEMPT_TIMEOUT_MS = 5_000;
 
 /** mulberry32: small, seeded, good enough to spread plans; the run is reproducible by seed. */

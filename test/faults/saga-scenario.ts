@@ -31,7 +31,12 @@ export interface SagaScenarioOptions {
   loadSeconds?: number;
   /** Orders per second. Default: 12. */
   rate?: number;
-  /** ORDER_SAGA_TIMEOUT_MS. Default: 10000 (short, so that an outage makes some orders time out). */
+  /**
+   * ORDER_SAGA_TIMEOUT_MS. Default: 20000: shorter than a process outage (kill, restart, and the
+   * group waiting out the dead member's 10 s session), so that some orders time out and a late
+   * reservation is released; long enough that most orders placed around a kill still confirm,
+   * and are cancelled or fulfilled (at 10 s, a slow restart timed nearly all of them out).
+   */
   timeoutMs?: number;
   /** Longest wait for the system to settle after the load. Default: 120000. */
   settleTimeoutMs?: number;
@@ -53,7 +58,7 @@ export async function runSagaScenario(
   t: { after(fn: () => unknown): void; diagnostic(message: string): void },
   options: SagaScenarioOptions,
 ): Promise<SagaFigures> {
-  const timeoutMs = options.timeoutMs ?? 10_000;
+  const timeoutMs = options.timeoutMs ?? 20_000;
   const s = await createScenario(options.name, { ORDER_SAGA_TIMEOUT_MS: String(timeoutMs) });
   let passed = false;
   t.after(() => s.cleanup(passed));
