@@ -9,7 +9,7 @@ import { defineService, EventRouter } from '../messaging/index.ts';
 import { createCommandHandler } from './commands.ts';
 import type { CommandHandler } from './commands.ts';
 import type { InventoryDB } from './db.ts';
-import { createOrderHandlers } from './reservations.ts';
+import { createOrderHandlers, lockOrderProducts } from './reservations.ts';
 import { INVENTORY_HTTP_STATUSES, registerInventoryRoutes } from './routes.ts';
 import { inventorySettings } from './settings.ts';
 import type { InventorySettings } from './settings.ts';
@@ -48,7 +48,8 @@ export const inventoryService = defineService<InventoryDB, InventorySettings, In
     const handlers = new EventRouter<InventoryDB>()
       .on('sales.order_placed', orders.placed)
       .on('sales.order_cancelled', orders.cancelled)
-      .on('sales.order_fulfilled', orders.fulfilled);
+      .on('sales.order_fulfilled', orders.fulfilled)
+      .beforeRuns(lockOrderProducts);
     return {
       routes: (app) => registerInventoryRoutes(app, { database, commands }),
       handlers,

@@ -11,16 +11,27 @@
  * streams, written in the same transaction; `inventory rebuild` recomputes the reserved units
  * from them (rebuild.ts).
  *
- * Available never goes negative under any concurrency: the rows of every product of a run are
- * locked first, in one sorted order (two runs never wait on each other in a cycle), available is
- * read under the lock, and the CHECK on products refuses what a bug would let through.
+ * Available never goes negative under any concurrency: the rows of the products are locked
+ * before anything is decided, available is read under the lock, and the CHECK on products refuses
+ * what a bug would let through. A consumer transaction locks every product its events name first,
+ * in one sorted order (`lockOrderProducts`, the router's beforeRuns hook): its runs then only take
+ * locks it holds, so two transactions never wait on each other in a cycle. Locking per run was
+ * not enough: a transaction keeps each run's locks to its commit, so a placement run then a
+ * cancellation run in one partition's transaction, and the reverse in another's, deadlocked (the
+ * fault suite's saga scenario showed it). Each handler still locks its run's products (a no-op
+ * under the hook), so that it is safe when called alone.
  */
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import { createEvent, messageKeyOf } from '../contract/index.ts';
 import type { AnyEvent, EventOf, EventType, OrderLinePayload } from '../contract/index.ts';
 import { outboxHeadersFor } from '../messaging/index.ts';
-import type { ConsumedEvent, EventHandler, HandlerContext } from '../messaging/index.ts';
+import type {
+  BeforeRuns,
+  ConsumedEvent,
+  EventHandler,
+  HandlerContext,
+} from '../messaging/index.ts';
 import type { CommandHandler } from './commands.ts';
 import { SOURCE_SERVICE } from './commands.ts';
 import type { InventoryDB, ReservationStatus } from './db.ts';
@@ -87,6 +98,52 @@ async function lockProducts(
   }
   return locked;
 }
+
+type SagaCommand = 'sales.order_placed' | 'sales.order_cancelled' | 'sales.order_fulfilled';
+
+const isSagaCommand = (e: ConsumedEvent<EventType>): e is ConsumedEvent<SagaCommand> =>
+  e.event.metadata.event_type === 'sales.order_placed' ||
+  e.event.metadata.event_type === 'sales.order_cancelled' ||
+  e.event.metadata.event_type === 'sales.order_fulfilled';
+
+/**
+ * Every product `events` name, sorted: an order's lines, or for a cancellation the lines its
+ * reservation holds (a reservation's lines never change, so reading them before the lock is safe).
+ */
+async function productsOf(
+  trx: Kysely<InventoryDB>,
+  events: readonly ConsumedEvent<EventType>[],
+): Promise<{ tenantId: string; productId: string }[]> {
+  const keys = new Map<string, { tenantId: string; productId: string }>();
+  for (const e of events.filter(isSagaCommand)) {
+    const tenantId = e.event.metadata.tenant_id;
+    let lines: readonly { product_id: string }[] | undefined;
+    if (e.event.metadata.event_type === 'sales.order_cancelled') {
+      const held = await trx
+        .selectFrom('reservations')
+        .select('lines')
+        .where('tenant_id', '=', tenantId)
+        .where('order_id', '=', e.event.payload.order_id)
+        .executeTakeFirst();
+      lines = typeof held?.lines === 'string' ? (JSON.parse(held.lines) as Line[]) : held?.lines;
+    } else {
+      lines = (e as ConsumedEvent<'sales.order_placed' | 'sales.order_fulfilled'>).event.payload
+        .lines;
+    }
+    for (const l of lines ?? []) {
+      keys.set(keyOf(tenantId, l.product_id), { tenantId, productId: l.product_id });
+    }
+  }
+  return [...keys].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, k]) => k);
+}
+
+/**
+ * The router's beforeRuns hook: locks every product of a consumer transaction's saga events, in
+ * one sorted order, before its first run.
+ */
+export const lockOrderProducts: BeforeRuns<InventoryDB> = async (events, { trx }) => {
+  await lockProducts(trx, await productsOf(trx, events));
+};
 
 async function reservationOf(
   trx: Kysely<InventoryDB>,
@@ -215,21 +272,9 @@ export function createOrderHandlers(options: OrderHandlerOptions) {
   /** Locks every product the run's orders name, once, in one order, before deciding any. */
   async function lockRun(
     trx: Kysely<InventoryDB>,
-    events: readonly ConsumedEvent<'sales.order_placed' | 'sales.order_fulfilled'>[],
+    events: readonly ConsumedEvent<SagaCommand>[],
   ): Promise<Map<string, Locked>> {
-    const keys = new Map<string, { tenantId: string; productId: string }>();
-    for (const { event } of events) {
-      for (const l of event.payload.lines) {
-        const tenantId = event.metadata.tenant_id;
-        keys.set(keyOf(tenantId, l.product_id), { tenantId, productId: l.product_id });
-      }
-    }
-    const sorted = [...keys.values()].sort((a, b) => {
-      const ka = keyOf(a.tenantId, a.productId);
-      const kb = keyOf(b.tenantId, b.productId);
-      return ka < kb ? -1 : ka > kb ? 1 : 0;
-    });
-    return lockProducts(trx, sorted);
+    return lockProducts(trx, await productsOf(trx, events));
   }
 
   function signal(ctx: HandlerContext<InventoryDB>, appended: number): void {
@@ -296,27 +341,7 @@ export function createOrderHandlers(options: OrderHandlerOptions) {
 
   const cancelled: EventHandler<'sales.order_cancelled', InventoryDB> = async (events, ctx) => {
     const { trx } = ctx;
-    // The run's products first, in the one sorted order every handler locks in (a reservation's
-    // lines never change, so reading them before the lock is safe).
-    const keys = new Map<string, { tenantId: string; productId: string }>();
-    for (const { event } of events) {
-      const tenantId = event.metadata.tenant_id;
-      const held = await trx
-        .selectFrom('reservations')
-        .select('lines')
-        .where('tenant_id', '=', tenantId)
-        .where('order_id', '=', event.payload.order_id)
-        .executeTakeFirst();
-      const lines =
-        typeof held?.lines === 'string' ? (JSON.parse(held.lines) as Line[]) : held?.lines;
-      for (const l of lines ?? []) {
-        keys.set(keyOf(tenantId, l.product_id), { tenantId, productId: l.product_id });
-      }
-    }
-    await lockProducts(
-      trx,
-      [...keys].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, k]) => k),
-    );
+    await lockRun(trx, events);
     let appended = 0;
     for (const { event, record } of events) {
       const tenantId = event.metadata.tenant_id;

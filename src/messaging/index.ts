@@ -65,7 +65,13 @@ export {
   schemaSubjects,
 } from './schema-registry/index.ts';
 export type { SchemaRegistryClient, SchemaSubject } from './schema-registry/index.ts';
-export type { ConsumedEvent, EventHandler, EventRouterOptions, HandlerContext } from './router.ts';
+export type {
+  BeforeRuns,
+  ConsumedEvent,
+  EventHandler,
+  EventRouterOptions,
+  HandlerContext,
+} from './router.ts';
 export { buildService } from './service/build.ts';
 export type { Service, ServiceResources } from './service/build.ts';
 export { defineService, DLQ_SUFFIX } from './service/definition.ts';

@@ -42,6 +42,19 @@ export type EventHandler<T extends EventType, DB> = (
   ctx: HandlerContext<DB>,
 ) => Promise<void>;
 
+/**
+ * Runs once in each consumer transaction, before its first handler, with every new event of the
+ * transaction (duplicates left out) in the order the handlers will get them. For handlers that
+ * lock rows: a transaction applies its runs one after the other and each run's locks are held to
+ * the commit, so two transactions (two partitions) whose runs lock the same rows in crossing
+ * orders deadlock, however carefully each run orders its own locks. Taking every lock the
+ * transaction will need here, in one order, prevents that. Throw like a handler.
+ */
+export type BeforeRuns<DB> = (
+  events: readonly ConsumedEvent<EventType>[],
+  ctx: HandlerContext<DB>,
+) => Promise<void>;
+
 export interface EventRouterOptions {
   /**
    * Turn older minor versions into the ones the handlers are written for, before the payload is
@@ -52,6 +65,7 @@ export interface EventRouterOptions {
 
 export class EventRouter<DB> {
   readonly #handlers = new Map<EventType, EventHandler<EventType, DB>>();
+  #beforeRuns: BeforeRuns<DB> | undefined;
   /** The handlers' reading of the contract: it belongs with them, so the router carries it. */
   readonly upcasters: Upcasters;
 
@@ -78,6 +92,26 @@ export class EventRouter<DB> {
     // Keyed by type, so `handlerFor(type)` returns the handler registered for that very type.
     this.#handlers.set(type, handler);
     return this;
+  }
+
+  /**
+   * Sets the hook run before the handlers of each transaction; throws ERP_MSG_DUPLICATE_HANDLER
+   * for a second.
+   */
+  beforeRuns(hook: BeforeRuns<DB>): this {
+    if (this.#beforeRuns !== undefined) {
+      throw new AppError(
+        MessagingErrorCodes.DUPLICATE_HANDLER,
+        'a beforeRuns hook is already registered',
+      );
+    }
+    this.#beforeRuns = hook;
+    return this;
+  }
+
+  /** The hook set with beforeRuns(), if any. */
+  get beforeRunsHook(): BeforeRuns<DB> | undefined {
+    return this.#beforeRuns;
   }
 
   handlerFor<T extends EventType>(type: T): EventHandler<T, DB> | undefined {

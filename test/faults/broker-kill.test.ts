@@ -3,21 +3,9 @@
  * it later. Producers and the consumer fail over to the new leaders; nothing is lost or doubled.
  */
 import { test } from 'node:test';
-import { Admin } from '@platformatic/kafka';
-import { isNodeId, killNode, restartNode } from '../../scripts/cluster.ts';
-import type { NodeId } from '../../scripts/cluster.ts';
+import { killNode, restartNode } from '../../scripts/cluster.ts';
+import { leaderOf } from './probes.ts';
 import { runScenario } from './scenario.ts';
-
-async function leaderOf(bootstrap: string[], topic: string): Promise<NodeId> {
-  const admin = new Admin({ clientId: 'faults-probe', bootstrapBrokers: bootstrap });
-  try {
-    const md = await admin.metadata({ topics: [topic], forceUpdate: true });
-    const leader = md.topics.get(topic)?.partitions[0]?.leader;
-    return isNodeId(leader) ? leader : 1;
-  } finally {
-    await admin.close();
-  }
-}
 
 test('1. kill -9 one broker mid-stream, restart it later', async (t) => {
   await runScenario(t, {

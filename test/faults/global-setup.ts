@@ -4,6 +4,7 @@
  * scenario is printed last.
  */
 import { clusterStatus, ensureCluster, stopCluster } from '../../scripts/cluster.ts';
+import { sagaResultsTable } from './saga-verify.ts';
 import { clearResults, resultsTable } from './verify.ts';
 
 let startedHere = false;
@@ -15,6 +16,7 @@ export async function globalSetup(): Promise<void> {
 }
 
 export async function globalTeardown(): Promise<void> {
-  console.log(`\nFault suite results\n${resultsTable()}\n`);
+  const saga = sagaResultsTable();
+  console.log(`\nFault suite results\n${resultsTable()}\n${saga === '' ? '' : `\n${saga}\n`}`);
   if (startedHere && process.env['FAULTS_KEEP_CLUSTER'] !== '1') await stopCluster();
 }

@@ -258,7 +258,7 @@ function parseCounters(text: string): Map<string, number> {
   return map;
 }
 
-/** Inbox duplicates counted by a Sales process (all incarnations). */
+/** Inbox duplicates counted by a consuming process, Sales or Inventory (all incarnations). */
 export const duplicatesOf = (sales: ServiceProcess): number =>
   sales.counter(
     (s) => s.startsWith('erp_consumer_events_total{') && s.includes('outcome="duplicate"'),
@@ -365,14 +365,25 @@ export async function createScenario(
   return scenario;
 }
 
+/** Fields of a product's creation body that a scenario may choose. */
+export interface ProductStock {
+  quantity_on_hand: number;
+  reorder_level: number;
+}
+
 /**
- * `tenants` x `perTenant` products with a stock that never runs out and a reorder level above it,
- * so that every adjustment emits inventory.low_stock next to inventory.stock_adjusted.
+ * `tenants` x `perTenant` products. By default with a stock that never runs out and a reorder
+ * level above it, so that every adjustment emits inventory.low_stock next to
+ * inventory.stock_adjusted; `stock(tenant index, product index)` sets other figures.
  */
 export async function createProducts(
   inventory: ServiceProcess,
   tenants = 5,
   perTenant = 10,
+  stock: (t: number, i: number) => ProductStock = () => ({
+    quantity_on_hand: 1_000_000,
+    reorder_level: 900_000_000,
+  }),
 ): Promise<Product[]> {
   const products: Product[] = [];
   for (let t = 0; t < tenants; t++) {
@@ -387,10 +398,9 @@ export async function createProducts(
           name: `Product ${i + 1} of ${tenant}`,
           category: 'faults',
           unit_price: 10 + i,
-          quantity_on_hand: 1_000_000,
-          reorder_level: 900_000_000,
           reorder_quantity: 100,
           location: 'Warehouse F',
+          ...stock(t, i),
         }),
       });
       if (res.status !== 201)
@@ -402,10 +412,17 @@ export async function createProducts(
   return products;
 }
 
-/** Scrapes the running Sales processes every second, so a kill -9 loses at most a second. */
-export function scrapeEvery(services: ServiceProcess[], ms = 1000): () => void {
+/**
+ * Scrapes the running processes of `kinds` (default: Sales, the consumer of the adjustment
+ * scenarios) every second, so a kill -9 loses at most a second of their counters.
+ */
+export function scrapeEvery(
+  services: ServiceProcess[],
+  ms = 1000,
+  kinds: readonly ServiceKind[] = ['sales'],
+): () => void {
   const timer = setInterval(() => {
-    for (const s of services) if (s.kind === 'sales') void s.scrape().catch(() => undefined);
+    for (const s of services) if (kinds.includes(s.kind)) void s.scrape().catch(() => undefined);
   }, ms);
   return () => clearInterval(timer);
 }

@@ -6,24 +6,9 @@
  */
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Admin, FindCoordinatorKeyTypes } from '@platformatic/kafka';
-import { isNodeId, pauseNode, resumeNode } from '../../scripts/cluster.ts';
-import type { NodeId } from '../../scripts/cluster.ts';
+import { pauseNode, resumeNode } from '../../scripts/cluster.ts';
+import { coordinatorOf } from './probes.ts';
 import { runScenario } from './scenario.ts';
-
-async function coordinatorOf(bootstrap: string[], group: string): Promise<NodeId> {
-  const admin = new Admin({ clientId: 'faults-probe', bootstrapBrokers: bootstrap });
-  try {
-    const [found] = await admin.findCoordinator({
-      keyType: FindCoordinatorKeyTypes.GROUP,
-      keys: [group],
-    });
-    if (!isNodeId(found?.nodeId)) throw new Error(`no coordinator for ${group}`);
-    return found.nodeId;
-  } finally {
-    await admin.close();
-  }
-}
 
 test('2. kill -9 the Sales process mid-batch, restart it', async (t) => {
   await runScenario(t, {

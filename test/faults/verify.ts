@@ -16,6 +16,10 @@ const HANDLED_TYPES = [
   'inventory.product_created',
   'inventory.stock_adjusted',
   'inventory.low_stock',
+  // Inventory's answers in the order saga (only the saga scenario has them).
+  'inventory.stock_reserved',
+  'inventory.stock_reservation_rejected',
+  'inventory.stock_released',
 ];
 
 export interface Figures {
@@ -208,18 +212,24 @@ export function clearResults(): void {
   for (const file of readdirSync(RESULTS_DIR)) writeFileSync(join(RESULTS_DIR, file), '');
 }
 
-/** The table of every scenario saved by this run. */
-export function resultsTable(): string {
-  let rows: Figures[] = [];
+/** Every result saved by this run: Figures, and the saga scenarios' figures (`kind: 'saga'`). */
+export function savedResults(): unknown[] {
   try {
-    rows = readdirSync(RESULTS_DIR)
+    return readdirSync(RESULTS_DIR)
       .map((file) => readFileSync(join(RESULTS_DIR, file), 'utf8'))
       .filter((text) => text.trim() !== '')
-      .map((text) => JSON.parse(text) as Figures)
-      .sort((x, y) => x.scenario.localeCompare(y.scenario));
+      .map((text) => JSON.parse(text) as unknown);
   } catch {
-    return '(no results)';
+    return [];
   }
+}
+
+/** The table of every adjustment scenario saved by this run (the saga's has its own). */
+export function resultsTable(): string {
+  const rows = (savedResults() as (Figures & { kind?: string })[])
+    .filter((r) => r.kind === undefined)
+    .sort((x, y) => x.scenario.localeCompare(y.scenario));
+  if (rows.length === 0) return '(no results)';
   const head = [
     'scenario',
     'acked',

@@ -9,7 +9,15 @@ import type { ConsumedEvent, HandlerContext } from '../../src/messaging/index.ts
 import { createCommandHandler } from '../../src/inventory/commands.ts';
 import type { InventoryDB } from '../../src/inventory/db.ts';
 import { rebuildProducts } from '../../src/inventory/rebuild.ts';
-import { createOrderHandlers, linesByProduct } from '../../src/inventory/reservations.ts';
+import {
+  createOrderHandlers,
+  linesByProduct,
+  lockOrderProducts,
+} from '../../src/inventory/reservations.ts';
+import type { Accepted } from '../../src/messaging/inbox/classify.ts';
+import { noopConsumerMetrics } from '../../src/messaging/inbox/metrics.ts';
+import { applyInTransaction } from '../../src/messaging/inbox/transaction.ts';
+import type { EventHandler } from '../../src/messaging/index.ts';
 import { pino } from 'pino';
 import { testDatabase } from '../support/database.ts';
 import { laptop } from './fixtures.ts';
@@ -94,7 +102,7 @@ async function setup(t: TestContext) {
       };
       return { type: r.event_type, key: r.message_key, payload: envelope.payload };
     });
-  return { database, commands, place, cancel, fulfil, product, stock, orderEvents };
+  return { database, commands, handlers, place, cancel, fulfil, product, stock, orderEvents };
 }
 
 test('linesByProduct sums an order’s lines per product, sorted', () => {
@@ -249,4 +257,76 @@ test('inventory rebuild reproduces quantity_reserved from the order streams', as
   const summary = await rebuildProducts(s.database);
   assert.deepEqual(summary, { checked: 1, differences: 1, fixed: 1 });
   assert.deepEqual(await s.stock(p), { onHand: 6, reserved: 3 });
+});
+
+test('two consumer transactions whose runs name the same products in crossing orders both commit', async (t) => {
+  // On PostgreSQL the two transactions run at once: a placement run then a cancellation run in
+  // each, crossing over two products. Locked per run only, each held its first run's product and
+  // waited for the other's: a deadlock (ERP_DB_CONFLICT; the fault suite's saga scenario saw
+  // several a minute). With the beforeRuns hook, the second waits for the first's locks before
+  // its first run. On PGlite (one connection) they run one after the other.
+  const s = await setup(t);
+  const [pA, pB] = [await s.product(10), await s.product(10)].sort();
+  await s.place('held-a', [{ product_id: pA!, quantity: 1 }]);
+  await s.place('held-b', [{ product_id: pB!, quantity: 1 }]);
+
+  // Each transaction waits after its first run until the other finished its first run too, or
+  // 1 s passed (with the hook the other is still waiting for our locks, so it never arrives).
+  let arrived = 0;
+  let release = () => {};
+  const bothArrived = new Promise<void>((done) => (release = done));
+  const afterFirstRun = async () => {
+    if (++arrived === 2) release();
+    await Promise.race([bothArrived, new Promise((done) => setTimeout(done, 1_000))]);
+  };
+  const transaction = (placed: string, productId: string, cancelled: string) => {
+    let runs = 0;
+    const wrap =
+      (handler: EventHandler<EventType, InventoryDB>): EventHandler<EventType, InventoryDB> =>
+      async (events, ctx) => {
+        await handler(events, ctx);
+        if (++runs === 1) await afterFirstRun();
+      };
+    const events = consumed<EventType>(
+      salesEvent('sales.order_placed', {
+        order_id: placed,
+        customer: 'c',
+        lines: [{ product_id: productId, quantity: 1 }],
+      }),
+      salesEvent('sales.order_cancelled', { order_id: cancelled, reason: 'customer' }),
+    );
+    const items: Accepted<InventoryDB>[] = events.map(({ event, record }) => ({
+      kind: 'accepted',
+      record,
+      type: event.metadata.event_type as EventType,
+      event,
+      handler: wrap(
+        (event.metadata.event_type === 'sales.order_placed'
+          ? s.handlers.placed
+          : s.handlers.cancelled) as EventHandler<EventType, InventoryDB>,
+      ),
+      failures: 0,
+    }));
+    return applyInTransaction(
+      {
+        database: s.database,
+        inboxTable: 'inbox',
+        ordering: 'key',
+        logger: silentLogger,
+        metrics: noopConsumerMetrics,
+        beforeRuns: lockOrderProducts,
+      },
+      items,
+    );
+  };
+  const results = await Promise.allSettled([
+    transaction('o-1', pB!, 'held-a'),
+    transaction('o-2', pA!, 'held-b'),
+  ]);
+  assert.deepEqual(
+    results.map((r) => (r.status === 'fulfilled' ? 'committed' : (r.reason as Error).message)),
+    ['committed', 'committed'],
+  );
+  assert.deepEqual(await s.stock(pA!), { onHand: 10, reserved: 1 });
+  assert.deepEqual(await s.stock(pB!), { onHand: 10, reserved: 1 });
 });

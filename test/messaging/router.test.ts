@@ -66,3 +66,12 @@ test('handlers receive runs of events typed by the contract, each with its recor
   });
   assert.equal(router.types().length, 2);
 });
+
+test('beforeRuns() sets one hook; a second throws and keeps the first', () => {
+  const router = new EventRouter<unknown>();
+  assert.equal(router.beforeRunsHook, undefined);
+  const first = async () => {};
+  assert.equal(router.beforeRuns(first), router);
+  assert.throws(() => router.beforeRuns(async () => {}), isCode('ERP_MSG_DUPLICATE_HANDLER'));
+  assert.equal(router.beforeRunsHook, first);
+});

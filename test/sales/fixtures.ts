@@ -8,6 +8,15 @@ import type { AnyEvent, EventOf, EventType } from '../../src/contract/index.ts';
 import type { ConsumedEvent, HandlerContext } from '../../src/messaging/index.ts';
 import type { Database } from '../../src/platform/index.ts';
 import type { SalesDB } from '../../src/sales/db.ts';
+import {
+  handleStockReleased,
+  handleStockReservationRejected,
+  handleStockReserved,
+} from '../../src/sales/handlers/order-replies.ts';
+import { createOrderSaga } from '../../src/sales/order-saga.ts';
+import { getOrder, getOrderHistory } from '../../src/sales/orders-repository.ts';
+import { testDatabase } from '../support/database.ts';
+import type { Cleanup } from '../support/database.ts';
 
 export const silentLogger = pino({ level: 'silent' });
 
@@ -108,4 +117,86 @@ export function consumed<T extends EventType>(...events: EventOf<T>[]): Consumed
       timestamp: Date.parse(event.metadata.timestamp),
     },
   }));
+}
+
+const SAGA_TENANT = 'tenant-1';
+
+function inventoryReply<T extends EventType>(type: T, payload: PayloadInputOf<T>): EventOf<T> {
+  return createEvent(type, payload, { tenantId: SAGA_TENANT, sourceService: 'inventory-service' });
+}
+
+/**
+ * A migrated Sales database with the order saga on a clock that moves 1 ms per call (`advance`
+ * jumps), orders of one line (2 of P-1) for `tenant-1`, and Inventory's answers applied as the
+ * consumer applies them.
+ */
+export async function orderSagaFixture(t: Cleanup, timeoutMs = 60_000) {
+  const tenantId = SAGA_TENANT;
+  const database = await testDatabase<SalesDB>(t, 'sales');
+  let clock = Date.parse('2024-03-10T12:00:00Z');
+  const advance = (ms: number) => (clock += ms);
+  const saga = createOrderSaga({
+    database,
+    salesTopic: 'sales-events',
+    timeoutMs,
+    now: () => new Date((clock += 1)),
+  });
+  const place = () =>
+    database.inTenant(tenantId, (trx) =>
+      saga.place(tenantId, { customer: 'ACME', lines: [{ product_id: 'P-1', quantity: 2 }] }, trx),
+    );
+  const line = [{ product_id: 'P-1', quantity: 2 }];
+  const reserved = (orderId: string) =>
+    inTransaction(database, (ctx) =>
+      handleStockReserved(
+        consumed(inventoryReply('inventory.stock_reserved', { order_id: orderId, lines: line })),
+        ctx,
+      ),
+    );
+  const rejected = (orderId: string) =>
+    inTransaction(database, (ctx) =>
+      handleStockReservationRejected(
+        consumed(
+          inventoryReply('inventory.stock_reservation_rejected', {
+            order_id: orderId,
+            reason: 'insufficient_stock',
+            lines_short: [
+              { product_id: 'P-1', requested: 2, available: 1, reason: 'insufficient_stock' },
+            ],
+          }),
+        ),
+        ctx,
+      ),
+    );
+  const released = (orderId: string, reason: string) =>
+    inTransaction(database, (ctx) =>
+      handleStockReleased(
+        consumed(
+          inventoryReply('inventory.stock_released', { order_id: orderId, reason, lines: line }),
+        ),
+        ctx,
+      ),
+    );
+  const status = async (id: string) => (await getOrder(database.db, tenantId, id))?.status;
+  const steps = async (id: string) =>
+    (await getOrderHistory(database.db, tenantId, id)).map((h) => [h.step, h.status]);
+  const outbox = async () =>
+    database.db
+      .selectFrom('outbox')
+      .select(['event_type', 'message_key', 'topic'])
+      .orderBy('position')
+      .execute();
+  return {
+    tenantId,
+    database,
+    saga,
+    place,
+    reserved,
+    rejected,
+    released,
+    status,
+    steps,
+    outbox,
+    advance,
+  };
 }

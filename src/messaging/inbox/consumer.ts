@@ -82,6 +82,7 @@ export function createInboxConsumer<DB>(options: InboxConsumerOptions<DB>): Inbo
     database: options.database,
     inboxTable: options.inboxTable ?? 'inbox',
     ordering: options.ordering ?? 'key',
+    beforeRuns: router.beforeRunsHook,
     logger,
     metrics,
     policy: createRetryPolicy(options.retryPolicy),

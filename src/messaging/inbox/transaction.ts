@@ -1,8 +1,9 @@
 /**
  * One transaction over accepted records: the inbox rows first, in one statement (the events it
- * already holds are duplicates: no effect), then the new events in runs of one type (order kept per
- * Kafka key: classify.ts runsOfOneType), each run in one call of that type's handler. Metrics and
- * afterCommit callbacks only once it committed.
+ * already holds are duplicates: no effect), then the router's beforeRuns hook with every new event,
+ * then the new events in runs of one type (order kept per Kafka key: classify.ts runsOfOneType),
+ * each run in one call of that type's handler. Metrics and afterCommit callbacks only once it
+ * committed.
  * On failure, the record to blame (if one can be) is charged an attempt.
  */
 import { performance } from 'node:perf_hooks';
@@ -11,6 +12,7 @@ import { activeContext, isOutage, linkTo, tracingOn, withSpan } from '../../plat
 import { recordContextOf } from '../tracing.ts';
 import type { Accepted } from './classify.ts';
 import { runsOfOneType } from './classify.ts';
+import type { BeforeRuns } from '../router.ts';
 import type { ConsumerMetrics } from './metrics.ts';
 import { insertIntoInbox } from './table.ts';
 
@@ -24,6 +26,8 @@ export interface TransactionContext<DB> {
   ordering: InboxOrdering;
   logger: Logger;
   metrics: ConsumerMetrics;
+  /** The router's hook, run before the first handler (router.ts BeforeRuns). Default: none. */
+  beforeRuns?: BeforeRuns<DB> | undefined;
 }
 
 /** A logger carrying one event's ids. */
@@ -72,7 +76,14 @@ export async function applyInTransaction<DB>(
               logOf(logger, item).debug('duplicate event: already in the inbox, skipped');
             });
           }
-          for (const run of runsOfOneType(fresh, ctx.ordering === 'key' ? keyOf : undefined)) {
+          const runs = runsOfOneType(fresh, ctx.ordering === 'key' ? keyOf : undefined);
+          if (ctx.beforeRuns !== undefined && fresh.length > 0) {
+            await ctx.beforeRuns(
+              runs.flat().map(({ event, record }) => ({ event, record })),
+              { trx, log: logger, afterCommit: (fn) => callbacks.push({ fn, log: logger }) },
+            );
+          }
+          for (const run of runs) {
             const first = run[0] as Accepted<DB>;
             // A failing run has no single culprit; the one-by-one fallback finds it.
             current = run.length === 1 ? first : undefined;
