@@ -73,6 +73,9 @@ export async function openPglite<DB>(dataDir: string | undefined): Promise<Datab
     },
     async close() {
       await db.destroy();
+      // Kysely closes PGlite only if it ran a query through it; one opened from the template
+      // and left open keeps the process alive (every test file that only LISTENed hung in CI).
+      if (!pglite.closed) await pglite.close();
       release();
     },
   };

@@ -4,10 +4,12 @@
  * PGlite refuses must cost a slower open, never a failed one.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { promisify } from 'node:util';
 import { sql } from 'kysely';
 import { openDatabase } from '../../../src/platform/index.ts';
 import {
@@ -58,4 +60,18 @@ test('a template PGlite refuses is replaced, and the open still succeeds', async
 
   assert.deepEqual(await tables(), []);
   assert.ok((await stat(templateFile())).size > 1_000_000, 'a good template took its place');
+});
+
+test('a process that opens a cluster from the template and closes it without a query exits', async () => {
+  await tables(); // makes sure the template exists, so the child starts from it
+  const source = new URL('../../../src/platform/index.ts', import.meta.url).href;
+  const script = `const { openDatabase } = await import(${JSON.stringify(source)});
+    const database = await openDatabase({});
+    await database.close();`;
+  // Kysely closes PGlite only after a query through it, and such a PGlite kept the process
+  // alive: every test file that only LISTENed hung until CI's time ran out.
+  const run = promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
+    timeout: 60_000,
+  });
+  await assert.doesNotReject(run, 'the process exits on its own');
 });
