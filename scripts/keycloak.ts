@@ -20,7 +20,7 @@ import { AppError } from '../src/platform/errors.ts';
 import { logger, runMain } from './lib/cli.ts';
 import { answers, daemonStatus, ensureDaemon, launch, portFrom, stopDaemon } from './lib/daemon.ts';
 import type { Daemon } from './lib/daemon.ts';
-import { realmClients, realmJson, REALM } from './lib/keycloak-realm.ts';
+import { realmClients, realmJson, realmVersion, REALM } from './lib/keycloak-realm.ts';
 import type { RealmClient } from './lib/keycloak-realm.ts';
 import { javaHomeAtLeast } from './lib/java.ts';
 import { fetchOnce, pomProperty, unpackInPlace } from './lib/maven.ts';
@@ -36,6 +36,8 @@ export interface KeycloakInfo {
   /** Where clients get tokens (client credentials). */
   tokenUrl: string;
   clients: Record<string, RealmClient>;
+  /** realmVersion() of the realm it imported: another one is restarted (see ensureKeycloak). */
+  realmVersion: string;
 }
 
 const port = (): number => portFrom('KEYCLOAK_PORT', 8180, 'ERP_KEYCLOAK_BAD_PORT');
@@ -101,9 +103,17 @@ async function readInfo(): Promise<KeycloakInfo> {
   return JSON.parse(await readFile(clientsFile(), 'utf8')) as KeycloakInfo;
 }
 
-/** Starts Keycloak unless ours is running; resolves once its realm answers discovery. */
+/**
+ * Starts Keycloak unless ours is running with today's realm; resolves once its realm answers
+ * discovery. One started with another realm (before a client was added) is restarted: the realm
+ * is imported only at start.
+ */
 export function ensureKeycloak(): Promise<KeycloakInfo> {
-  return ensureDaemon(keycloak(), { reuse: readInfo, start });
+  return ensureDaemon(keycloak(), {
+    reuse: readInfo,
+    start,
+    fits: async () => (await readInfo().catch(() => undefined))?.realmVersion === realmVersion(),
+  });
 }
 
 async function start(): Promise<KeycloakInfo> {
@@ -119,6 +129,7 @@ async function start(): Promise<KeycloakInfo> {
     issuerUrl: issuerUrl(),
     tokenUrl: `${issuerUrl()}/protocol/openid-connect/token`,
     clients,
+    realmVersion: realmVersion(),
   };
   await writeFile(clientsFile(), JSON.stringify(info, null, 2), { mode: 0o600 });
   await chmod(clientsFile(), 0o600);

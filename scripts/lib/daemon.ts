@@ -50,13 +50,19 @@ export const runningPid = (d: Daemon): Promise<number | null> =>
   });
 
 /**
- * Under the start lock (test files run in parallel and each may ask): `reuse()` when ours runs and
- * answers; otherwise a stale one is stopped, the port must be free (a server this checkout did not
- * start would answer with state we do not know), and `start()` launches it.
+ * Under the start lock (test files run in parallel and each may ask): `reuse()` when ours runs,
+ * answers and `fits` (default: always); otherwise a stale one is stopped, the port must be free (a
+ * server this checkout did not start would answer with state we do not know), and `start()`
+ * launches it.
  */
 export async function ensureDaemon<T>(
   d: Daemon,
-  how: { reuse: () => Promise<T>; start: () => Promise<T> },
+  how: {
+    reuse: () => Promise<T>;
+    start: () => Promise<T>;
+    /** Whether the running one is what this checkout needs (e.g. the data it was started with). */
+    fits?: () => Promise<boolean>;
+  },
 ): Promise<T> {
   await mkdir(d.dir, { recursive: true });
   return withStartLock(
@@ -71,7 +77,10 @@ export async function ensureDaemon<T>(
     },
     async () => {
       const pid = await runningPid(d);
-      if (pid !== null && (await d.ready())) return how.reuse();
+      if (pid !== null && (await d.ready())) {
+        if ((await how.fits?.()) ?? true) return how.reuse();
+        logger(d.name)(`pid ${pid} runs with what an older checkout needed; restarting it`);
+      }
       if (pid !== null) await stopPid(d, pid);
       if (await portOpen(d.port)) {
         throw new AppError(

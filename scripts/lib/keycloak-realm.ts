@@ -3,7 +3,7 @@
  * confidential client per caller (client credentials), each with a hard-coded tenant claim and
  * the services' audience. Secrets are random per start and written only under .data.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 export const REALM = 'erp';
 export const AUDIENCE = 'erp-events';
@@ -15,6 +15,8 @@ export interface RealmClient {
   /** The tenant its tokens carry; none for an operator. */
   tenant?: string;
   scopes: string[];
+  /** Its tokens' lifetime, when not the realm's 300 s (a token that expires while a test waits). */
+  tokenLifespanSeconds?: number;
 }
 
 /** The callers tests and a user by hand can get tokens for. */
@@ -30,7 +32,37 @@ export function realmClients(): Record<string, RealmClient> {
       scopes: ['inventory:read', 'sales:read'],
     },
     ops: { clientId: 'ops-app', secret: secret(), scopes: ['ops'] },
+    // An operator of tenant A, as the console in AUTH_MODE=oidc needs one: `ops` for the console
+    // and the services' /metrics, read scopes and the tenant claim for A's alerts and orders,
+    // which the console reads with this very token.
+    tenantAOperator: {
+      clientId: 'tenant-a-operator',
+      secret: secret(),
+      tenant: 'tenant-a',
+      scopes: ['ops', 'inventory:read', 'sales:read'],
+    },
+    // An operator whose tokens expire after 2 s: an expired token of the real issuer.
+    opsShortLived: {
+      clientId: 'ops-short-lived',
+      secret: secret(),
+      scopes: ['ops'],
+      tokenLifespanSeconds: 2,
+    },
   };
+}
+
+/**
+ * A digest of the realm with its secrets left out: a running Keycloak that imported another
+ * realm (an older checkout's, without a client added since) is restarted, not reused.
+ */
+export function realmVersion(): string {
+  const clients = Object.fromEntries(
+    Object.entries(realmClients()).map(([k, c]) => [k, { ...c, secret: '' }]),
+  );
+  return createHash('sha256')
+    .update(JSON.stringify(realmJson(clients)))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 export function realmJson(clients: Record<string, RealmClient>): unknown {
@@ -54,6 +86,9 @@ export function realmJson(clients: Record<string, RealmClient>): unknown {
       standardFlowEnabled: false,
       directAccessGrantsEnabled: false,
       fullScopeAllowed: false,
+      ...(c.tokenLifespanSeconds === undefined
+        ? {}
+        : { attributes: { 'access.token.lifespan': String(c.tokenLifespanSeconds) } }),
       defaultClientScopes: c.scopes,
       optionalClientScopes: [],
       protocolMappers: [

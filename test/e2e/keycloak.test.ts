@@ -8,6 +8,8 @@ import { after, before, test } from 'node:test';
 import { ensureKeycloak } from '../../scripts/keycloak.ts';
 import type { KeycloakInfo } from '../../scripts/keycloak.ts';
 import { testIssuer } from '../support/auth.ts';
+import { keycloakHeaders } from '../support/keycloak.ts';
+import type { RealmClientName } from '../support/keycloak.ts';
 import { waitUntil } from '../support/kafka.ts';
 import { startSystem } from '../support/system.ts';
 import type { TestSystem } from '../support/system.ts';
@@ -28,27 +30,8 @@ after(async () => {
   for (const fn of cleanups) await fn();
 });
 
-const tokens = new Map<string, string>();
 /** `Authorization` of a realm client, by client credentials at Keycloak's token endpoint. */
-async function as(client: keyof KeycloakInfo['clients']): Promise<{ authorization: string }> {
-  let token = tokens.get(client);
-  if (token === undefined) {
-    const { clientId, secret } = keycloak.clients[client]!;
-    const res = await fetch(keycloak.tokenUrl, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        grant_type: 'client_credentials',
-        client_id: clientId,
-        client_secret: secret,
-      }),
-    });
-    assert.equal(res.status, 200, `token for ${clientId}`);
-    token = ((await res.json()) as { access_token: string }).access_token;
-    tokens.set(client, token);
-  }
-  return { authorization: `Bearer ${token}` };
-}
+const as = (client: RealmClientName) => keycloakHeaders(keycloak, client);
 
 const product = { ...laptopBody, sku: 'KC-001' };
 
