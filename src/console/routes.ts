@@ -6,6 +6,7 @@
  * Strict cookie that the authenticator reads like the header (see app.ts).
  */
 import { readFileSync } from 'node:fs';
+import type { IncomingHttpHeaders } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -145,8 +146,14 @@ export function registerConsoleRoutes(app: FastifyInstance, options: ConsoleRout
       .send({ authenticated: false }),
   );
 
-  app.get('/api/console/config', ops, () => ({
-    tenants: settings.tenants,
+  app.get('/api/console/config', ops, (request) => ({
+    // The token's own tenant first: with AUTH_MODE=oidc the only one its alerts and orders show.
+    tenants: [
+      ...new Set([
+        ...(request.principal?.tenantId === undefined ? [] : [request.principal.tenantId]),
+        ...settings.tenants,
+      ]),
+    ],
     pollMs: settings.pollMs,
     stuckOrderMs: settings.stuckOrderMs,
     deadLetterTopics,
@@ -210,7 +217,7 @@ export function registerConsoleRoutes(app: FastifyInstance, options: ConsoleRout
     const res = await upstream.get('sales', `${settings.salesUrl}${path}`, {
       tenant: tenantId,
       scope: 'sales:read',
-      forward: request.headers,
+      operator: { principal: request.principal, authorization: authorizationOf(request.headers) },
     });
     if (res.status !== 200)
       throw upstreamError('sales', `GET ${path} answered ${res.status}: ${res.text.slice(0, 300)}`);
@@ -256,14 +263,21 @@ export function withSessionCookie(authenticator: Authenticator): Authenticator {
   return {
     ...authenticator,
     authenticate(headers) {
-      if (headers.authorization === undefined && typeof headers.cookie === 'string') {
-        const token = cookie(headers.cookie, SESSION_COOKIE);
-        if (token !== undefined)
-          return authenticator.authenticate({ ...headers, authorization: `Bearer ${token}` });
-      }
-      return authenticator.authenticate(headers);
+      const authorization = authorizationOf(headers);
+      return authenticator.authenticate(
+        authorization === headers.authorization ? headers : { ...headers, authorization },
+      );
     },
   };
+}
+
+/** The Authorization header, else the session cookie's token as one (what AUTH_MODE=oidc forwards). */
+function authorizationOf(headers: IncomingHttpHeaders): string | undefined {
+  if (headers.authorization !== undefined || typeof headers.cookie !== 'string') {
+    return headers.authorization;
+  }
+  const token = cookie(headers.cookie, SESSION_COOKIE);
+  return token === undefined ? undefined : `Bearer ${token}`;
 }
 
 function cookie(header: string, name: string): string | undefined {

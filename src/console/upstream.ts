@@ -6,20 +6,31 @@
  *   `npm run cli -- auth token` does (read scopes only for a tenant, `ops` for metrics);
  * - AUTH_MODE=none: it names the tenant in X-Tenant-ID;
  * - AUTH_MODE=oidc: it forwards the operator's own token (the identity provider decides which
- *   tenant it may read); the background poll reads /metrics without a token, so the services
- *   need AUTH_OPEN_METRICS=true (or the overview shows metrics as unavailable).
+ *   tenant it may read: its tenant claim, and the scope the read needs); the background poll
+ *   reads /metrics without a token, so the services need AUTH_OPEN_METRICS=true (or the
+ *   overview shows metrics as unavailable).
  */
-import type { IncomingHttpHeaders } from 'node:http';
-import { loadDevIssuer } from '../platform/index.ts';
-import type { Config } from '../platform/index.ts';
-import { upstreamError } from './errors.ts';
+import { AppError, insufficientScope, loadDevIssuer } from '../platform/index.ts';
+import type { Config, Principal } from '../platform/index.ts';
+import { ConsoleErrorCodes, upstreamError } from './errors.ts';
+
+/** The operator behind a request: their verified principal and the token it came from. */
+export interface Operator {
+  principal: Principal | undefined;
+  /** `Bearer <token>`: the Authorization header's, or the session cookie's. */
+  authorization: string | undefined;
+}
 
 export interface Upstream {
-  /** GET `path` of `base`; the body as text. Rejects with ERP_CONSOLE_UPSTREAM. */
+  /**
+   * GET `url` of `service`, for `tenant` with `scope`; the body as text. Rejects with
+   * ERP_CONSOLE_UPSTREAM, and in oidc mode (the operator's token is sent) with
+   * ERP_AUTH_INSUFFICIENT_SCOPE or ERP_CONSOLE_OTHER_TENANT when that token cannot read it.
+   */
   get(
     service: string,
     url: string,
-    as: { tenant?: string; scope: string; forward?: IncomingHttpHeaders },
+    as: { tenant?: string; scope: string; operator?: Operator },
   ): Promise<{ status: number; text: string }>;
 }
 
@@ -54,8 +65,11 @@ export async function createUpstream(config: Config): Promise<Upstream> {
         headers['authorization'] = `Bearer ${await tokenFor(as.tenant, as.scope)}`;
       else if (auth.mode === 'none') {
         if (as.tenant !== undefined) headers['x-tenant-id'] = as.tenant;
-      } else if (typeof as.forward?.authorization === 'string') {
-        headers['authorization'] = as.forward.authorization;
+      } else if (as.operator !== undefined) {
+        if (as.tenant !== undefined) mayRead(as.operator.principal, as.tenant, as.scope);
+        if (as.operator.authorization !== undefined) {
+          headers['authorization'] = as.operator.authorization;
+        }
       }
       let res: Response;
       try {
@@ -66,4 +80,21 @@ export async function createUpstream(config: Config): Promise<Upstream> {
       return { status: res.status, text: await res.text() };
     },
   };
+}
+
+/**
+ * Whether the operator's token can read `tenant` with `scope`, said before asking: the service
+ * would answer with the token's own tenant, whatever the operator picked, or refuse the scope.
+ */
+function mayRead(principal: Principal | undefined, tenant: string, scope: string): void {
+  if (principal?.scopes.has(scope) !== true) throw insufficientScope(scope);
+  if (principal.tenantId !== tenant) {
+    throw new AppError(
+      ConsoleErrorCodes.OTHER_TENANT,
+      principal.tenantId === undefined
+        ? `your token names no tenant: sign in with a token of tenant ${tenant} to read its data`
+        : `your token is tenant ${principal.tenantId}'s: sign in with a token of tenant ${tenant} to read its data`,
+      { context: { tenant, token_tenant: principal.tenantId ?? null } },
+    );
+  }
 }
