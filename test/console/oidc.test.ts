@@ -5,7 +5,8 @@
  * poll needs). An operator signs in with a Keycloak token: refused without `ops`, from another
  * issuer, expired or garbage; with it, the overview, topics, alerts and orders answer with what
  * the services hold, alerts and orders read with the operator's own token (forwarded from the
- * session cookie), which decides the tenant.
+ * session cookie), which decides the tenant. Last, the same in a headless Chromium: the sign-in
+ * form takes the Keycloak token, and the Orders page shows the token's tenant's orders.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp } from 'node:fs/promises';
@@ -25,6 +26,7 @@ import type { RealmClientName } from '../support/keycloak.ts';
 import { uniqueName, waitUntil } from '../support/kafka.ts';
 import { startSystem } from '../support/system.ts';
 import type { TestSystem } from '../support/system.ts';
+import { launchBrowser, watchedPage } from '../support/browser.ts';
 import { laptopBody } from '../inventory/fixtures.ts';
 
 const TENANT = 'tenant-a'; // the realm's tenant-a-* clients carry it
@@ -263,5 +265,31 @@ test('alerts and orders need a token that may read the tenant asked for', async 
     const other = await get(path, operator);
     assert.equal(other.status, 403, `${path}: ${JSON.stringify(other.body)}`);
     assert.equal(other.body.error.code, 'ERP_CONSOLE_OTHER_TENANT');
+  }
+});
+
+test('in a browser: sign in with the Keycloak token, see the overview and the token’s tenant’s orders', async () => {
+  const browser = await launchBrowser();
+  try {
+    const watched = await watchedPage(browser);
+    const { page } = watched;
+    await page.goto(`${base}/`);
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await page.getByLabel('Token').fill(await keycloakToken(keycloak, 'tenantAOperator'));
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    await waitUntil(
+      'the overview shows Inventory’s published events',
+      async () =>
+        Number(await page.locator('[data-metric="inventory-published"]').innerText()) >= 1,
+    );
+    // The picker offers the token's tenant, and its orders load through the forwarded cookie.
+    await page.getByRole('link', { name: 'Orders' }).click();
+    await page.getByRole('heading', { name: 'Orders' }).waitFor();
+    assert.equal(await page.getByLabel('Tenant').inputValue(), TENANT);
+    await page.getByText(new RegExp(`^[1-9]\\d* order\\(s\\) of ${TENANT}$`)).waitFor();
+    assert.deepEqual(watched.problems(), []);
+  } finally {
+    await browser.close();
   }
 });
