@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { ClusterReader, KafkaConnectionOptions } from '../messaging/index.ts';
 import { AppError, insufficientScope, parseInput } from '../platform/index.ts';
@@ -17,10 +17,10 @@ import { listDeadLetters, redriveDeadLetters, showDeadLetter } from './dead-lett
 import { ConsoleErrorCodes, upstreamError } from './errors.ts';
 import type { OverviewPoller } from './overview.ts';
 import type { ConsoleSettings } from './settings.ts';
-import type { Upstream } from './upstream.ts';
+import type { Operator, Upstream } from './upstream.ts';
 
 export const SESSION_COOKIE = 'erp_console_token';
-export const PAGES = ['/', '/dead-letters', '/alerts', '/orders', '/topics'] as const;
+export const PAGES = ['/', '/dead-letters', '/alerts', '/orders', '/topics', '/replay'] as const;
 
 export interface ConsoleRoutesOptions {
   settings: ConsoleSettings;
@@ -83,6 +83,14 @@ const tenantQuery = z.strictObject({
   status: z.enum(['open', 'acknowledged']).optional(),
 });
 const sessionBody = z.strictObject({ token: z.string().min(1).max(8192) });
+/** Shape only: Sales checks the positions' syntax and answers its own 400. */
+const replayText = z.string().trim().min(1).max(4000);
+const replayBody = z.strictObject({
+  from: replayText,
+  to: replayText.optional(),
+  tenant: tenant.optional(),
+  event_type: replayText.optional(),
+});
 
 /** Statuses after which an order cannot move any more (today's and the saga's, any case). */
 const FINAL_ORDER_STATES = new Set(['fulfilled', 'cancelled', 'canceled', 'rejected', 'completed']);
@@ -217,7 +225,7 @@ export function registerConsoleRoutes(app: FastifyInstance, options: ConsoleRout
     const res = await upstream.get('sales', `${settings.salesUrl}${path}`, {
       tenant: tenantId,
       scope: 'sales:read',
-      operator: { principal: request.principal, authorization: authorizationOf(request.headers) },
+      operator: operatorOf(request),
     });
     if (res.status !== 200)
       throw upstreamError('sales', `GET ${path} answered ${res.status}: ${res.text.slice(0, 300)}`);
@@ -236,6 +244,48 @@ export function registerConsoleRoutes(app: FastifyInstance, options: ConsoleRout
     const q = parseInput(tenantQuery, request.query, 'query');
     return salesGet(request, `/api/v1/alerts/${id}`, q.tenant);
   });
+  // Replay dry runs run in Sales (POST /api/v1/ops/replays: the CLI's dry run over Sales' own
+  // database); the console relays them as the operator's ops request. Sales' answers, its coded
+  // refusals included (409 one at a time, 422 too large, 400, 404), pass through with their
+  // status; a credential Sales refuses or a failure of Sales is the console's 502.
+  const salesOps = async (
+    reply: FastifyReply,
+    path: string,
+    request: FastifyRequest,
+    body?: unknown,
+  ) => {
+    const url = `${settings.salesUrl}${path}`;
+    const as = {
+      scope: 'ops',
+      operator: operatorOf(request),
+    };
+    const res =
+      body === undefined
+        ? await upstream.get('sales', url, as)
+        : await upstream.post('sales', url, body, as);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(res.text);
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed === undefined || res.status >= 500 || res.status === 401 || res.status === 403) {
+      throw upstreamError(
+        'sales',
+        `${body === undefined ? 'GET' : 'POST'} ${path} answered ${res.status}: ${res.text.slice(0, 300)}`,
+      );
+    }
+    return reply.code(res.status).send(parsed);
+  };
+  app.post('/api/console/replays', ops, async (request, reply) => {
+    const body = parseInput(replayBody, request.body);
+    return salesOps(reply, '/api/v1/ops/replays', request, body);
+  });
+  app.get('/api/console/replays/:id', ops, async (request, reply) => {
+    const { id } = parseInput(z.strictObject({ id: z.uuid() }), request.params, 'params');
+    return salesOps(reply, `/api/v1/ops/replays/${id}`, request);
+  });
+
   app.get('/api/console/orders', ops, async (request) => {
     const q = parseInput(tenantQuery.omit({ status: true }), request.query, 'query');
     const body = (await salesGet(request, '/api/v1/orders?limit=500', q.tenant)) as {
@@ -269,6 +319,11 @@ export function withSessionCookie(authenticator: Authenticator): Authenticator {
       );
     },
   };
+}
+
+/** The operator behind a request, as the upstream forwards them in AUTH_MODE=oidc. */
+function operatorOf(request: FastifyRequest): Operator {
+  return { principal: request.principal, authorization: authorizationOf(request.headers) };
 }
 
 /** The Authorization header, else the session cookie's token as one (what AUTH_MODE=oidc forwards). */
@@ -309,6 +364,7 @@ const SHELL = `<!doctype html>
 <a href="/alerts">Alerts</a>
 <a href="/orders">Orders</a>
 <a href="/topics">Topics</a>
+<a href="/replay">Replay</a>
 </nav>
 <span id="status" role="status" aria-live="polite"></span>
 </header>

@@ -3,7 +3,8 @@
  * caller's token) and /metrics needs the `ops` scope, so the console acts with a credential of its
  * own for the tenant the operator picks:
  * - AUTH_MODE=dev: it signs short-lived tokens with the development issuer in DATA_DIR, as
- *   `npm run cli -- auth token` does (read scopes only for a tenant, `ops` for metrics);
+ *   `npm run cli -- auth token` does (read scopes only for a tenant, `ops` for metrics and
+ *   Sales' replay dry runs);
  * - AUTH_MODE=none: it names the tenant in X-Tenant-ID;
  * - AUTH_MODE=oidc: it forwards the operator's own token (the identity provider decides which
  *   tenant it may read: its tenant claim, and the scope the read needs); the background poll
@@ -21,16 +22,26 @@ export interface Operator {
   authorization: string | undefined;
 }
 
+/** Whom the console acts as: a tenant (or none, for ops), the scope, the operator behind it. */
+export interface Caller {
+  tenant?: string;
+  scope: string;
+  operator?: Operator;
+}
+
 export interface Upstream {
   /**
    * GET `url` of `service`, for `tenant` with `scope`; the body as text. Rejects with
    * ERP_CONSOLE_UPSTREAM, and in oidc mode (the operator's token is sent) with
    * ERP_AUTH_INSUFFICIENT_SCOPE or ERP_CONSOLE_OTHER_TENANT when that token cannot read it.
    */
-  get(
+  get(service: string, url: string, as: Caller): Promise<{ status: number; text: string }>;
+  /** POST `body` as JSON to `url`; the answer's body as text. Rejects as `get` does. */
+  post(
     service: string,
     url: string,
-    as: { tenant?: string; scope: string; operator?: Operator },
+    body: unknown,
+    as: Caller,
   ): Promise<{ status: number; text: string }>;
 }
 
@@ -58,26 +69,39 @@ export async function createUpstream(config: Config): Promise<Upstream> {
     tokens.set(key, { token, until: Date.now() + (TOKEN_TTL_SECONDS - 60) * 1000 });
     return token;
   };
+  const headersFor = async (as: Caller): Promise<Record<string, string>> => {
+    const headers: Record<string, string> = {};
+    if (auth.mode === 'dev')
+      headers['authorization'] = `Bearer ${await tokenFor(as.tenant, as.scope)}`;
+    else if (auth.mode === 'none') {
+      if (as.tenant !== undefined) headers['x-tenant-id'] = as.tenant;
+    } else if (as.operator !== undefined) {
+      if (as.tenant !== undefined) mayRead(as.operator.principal, as.tenant, as.scope);
+      if (as.operator.authorization !== undefined) {
+        headers['authorization'] = as.operator.authorization;
+      }
+    }
+    return headers;
+  };
+  const call = async (service: string, url: string, init: RequestInit) => {
+    let res: Response;
+    try {
+      res = await fetch(url, { ...init, signal: AbortSignal.timeout(TIMEOUT_MS) });
+    } catch (err) {
+      throw upstreamError(service, `${url} did not answer (${(err as Error).message})`, err);
+    }
+    return { status: res.status, text: await res.text() };
+  };
   return {
     async get(service, url, as) {
-      const headers: Record<string, string> = {};
-      if (auth.mode === 'dev')
-        headers['authorization'] = `Bearer ${await tokenFor(as.tenant, as.scope)}`;
-      else if (auth.mode === 'none') {
-        if (as.tenant !== undefined) headers['x-tenant-id'] = as.tenant;
-      } else if (as.operator !== undefined) {
-        if (as.tenant !== undefined) mayRead(as.operator.principal, as.tenant, as.scope);
-        if (as.operator.authorization !== undefined) {
-          headers['authorization'] = as.operator.authorization;
-        }
-      }
-      let res: Response;
-      try {
-        res = await fetch(url, { headers, signal: AbortSignal.timeout(TIMEOUT_MS) });
-      } catch (err) {
-        throw upstreamError(service, `${url} did not answer (${(err as Error).message})`, err);
-      }
-      return { status: res.status, text: await res.text() };
+      return call(service, url, { headers: await headersFor(as) });
+    },
+    async post(service, url, body, as) {
+      return call(service, url, {
+        method: 'POST',
+        headers: { ...(await headersFor(as)), 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
     },
   };
 }

@@ -20,6 +20,10 @@ export {
   ensureTopics,
   groupMembers,
   KafkaErrorCodes,
+  looksLikeOffsets,
+  parsePartitionOffsets,
+  parseTopicPosition,
+  parseTopicTime,
   readTopic,
   resetGroupOffsets,
   topicOffsets,
@@ -43,6 +47,7 @@ export type {
   RangeReadSummary,
   RawOutgoingRecord,
   ReadTopicOptions,
+  TopicPosition,
   TopicReadSummary,
   TopicSpec,
 } from './kafka/index.ts';

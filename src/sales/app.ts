@@ -4,7 +4,7 @@
  * publishes sales events from its outbox. The kit does the rest (see src/messaging/service).
  */
 import { fileURLToPath } from 'node:url';
-import { defineService, EventRouter } from '../messaging/index.ts';
+import { defineService, EventRouter, kafkaConnectionFrom } from '../messaging/index.ts';
 import type { Logger } from '../platform/index.ts';
 import type { SalesDB } from './db.ts';
 import { createLowStockHandler, SALES_OUTBOX_TABLE } from './handlers/low-stock.ts';
@@ -23,6 +23,9 @@ import type { NotificationDispatcher } from './notifications/dispatcher.ts';
 import { createSalesMetrics } from './metrics.ts';
 import { createLogChannel } from './notifications/log-channel.ts';
 import { createWebhookChannel } from './notifications/webhook-channel.ts';
+import { createReplayRunner } from './replay-runner.ts';
+import type { ReplayRunner } from './replay-runner.ts';
+import { registerReplayRoutes } from './replay-routes.ts';
 import { registerSalesRoutes, SALES_HTTP_STATUSES } from './routes.ts';
 import { salesSettings } from './settings.ts';
 import type { SalesSettings } from './settings.ts';
@@ -43,6 +46,8 @@ export interface SalesParts {
   dispatcher: NotificationDispatcher;
   /** The order saga: place, cancel, fulfil, and the timeout sweep. */
   saga: OrderSaga;
+  /** Replay dry runs asked for over HTTP (POST /api/v1/ops/replays). */
+  replays: ReplayRunner;
 }
 
 export function salesService(options: SalesOptions = {}) {
@@ -118,14 +123,28 @@ export function salesService(options: SalesOptions = {}) {
         intervalMs: Math.min(5_000, Math.max(10, Math.floor(settings.orderSagaTimeoutMs / 10))),
         onError: (err) => sagaLog.error({ err }, 'order timeout sweep failed; trying again'),
       });
+      // Dry runs of the CLI's replay, asked for over HTTP (the console): in this process, over
+      // this database, since a PGlite folder opens in one process only.
+      const replays = createReplayRunner({
+        conn: kafkaConnectionFrom(config.kafka, 'sales-replay'),
+        config,
+        settings,
+        live: database,
+        service: salesService,
+        logger: logger.child({ component: 'replays' }),
+      });
       return {
-        routes: (app) => registerSalesRoutes(app, { database, saga }),
+        routes: (app) => {
+          registerSalesRoutes(app, { database, saga });
+          registerReplayRoutes(app, replays);
+        },
         handlers,
         workers: [
           { name: 'notifications', start: () => dispatcher.start(), stop: () => dispatcher.stop() },
           timeouts,
+          replays.worker,
         ],
-        exposed: { dispatcher, saga },
+        exposed: { dispatcher, saga, replays },
       };
     },
   });

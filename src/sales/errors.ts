@@ -19,6 +19,14 @@ export const SalesErrorCodes = {
   ORDER_INVALID_TRANSITION: 'ERP_SALES_ORDER_INVALID_TRANSITION',
   /** A notification channel could not deliver; retryable unless the receiver refused the content. */
   NOTIFICATION_FAILED: 'ERP_SALES_NOTIFICATION_FAILED',
+  /** A replay dry run is running already: one at a time; ask again once it is done. */
+  REPLAY_BUSY: 'ERP_SALES_REPLAY_BUSY',
+  /** The replay's range holds more records than SALES_REPLAY_MAX_EVENTS; narrow it. */
+  REPLAY_TOO_LARGE: 'ERP_SALES_REPLAY_TOO_LARGE',
+  /** No such dry run: never started, or older than the last few kept. */
+  REPLAY_NOT_FOUND: 'ERP_SALES_REPLAY_NOT_FOUND',
+  /** The shadow Sales of a dry run stopped on an error, or was stopped with Sales. */
+  REPLAY_FAILED: 'ERP_SALES_REPLAY_FAILED',
 } as const;
 
 export type SalesErrorCode = (typeof SalesErrorCodes)[keyof typeof SalesErrorCodes];
@@ -82,5 +90,28 @@ export function notificationFailed(
       channel,
       ...(options.status === undefined ? {} : { http_status: options.status }),
     },
+  });
+}
+
+export function replayBusy(running: string): AppError {
+  return new AppError(
+    SalesErrorCodes.REPLAY_BUSY,
+    `dry run ${running} is running; one at a time: ask again once it is done`,
+    { retryable: true, context: { replay_id: running } },
+  );
+}
+
+export function replayTooLarge(records: number, max: number): AppError {
+  return new AppError(
+    SalesErrorCodes.REPLAY_TOO_LARGE,
+    `the range holds ${records} records, more than SALES_REPLAY_MAX_EVENTS (${max}): narrow from/to (a tenant or event type still reads the whole range)`,
+    { retryable: false, context: { records, max } },
+  );
+}
+
+export function replayNotFound(id: string): AppError {
+  return new AppError(SalesErrorCodes.REPLAY_NOT_FOUND, `no dry run ${id}`, {
+    retryable: false,
+    context: { replay_id: id },
   });
 }

@@ -128,6 +128,10 @@ export const SALES_HTTP_STATUSES: HttpStatusTable = {
   [SalesErrorCodes.UNKNOWN_PRODUCT]: 422,
   [SalesErrorCodes.ORDER_NOT_FOUND]: 404,
   [SalesErrorCodes.ORDER_INVALID_TRANSITION]: 409,
+  [SalesErrorCodes.REPLAY_BUSY]: 409,
+  [SalesErrorCodes.REPLAY_TOO_LARGE]: 422,
+  [SalesErrorCodes.REPLAY_NOT_FOUND]: 404,
+  // ERP_SALES_REPLAY_FAILED is a dry run's state (GET), not a response.
   // ERP_SALES_NOTIFICATION_FAILED is the dispatcher's: no route raises it.
 };
 

@@ -4,7 +4,8 @@
  * services, bodies, params and queries refuse unknown keys.
  */
 import { z } from 'zod';
-import { inputText, LIMITS, prioritySchema } from '../contract/index.ts';
+import { inputText, LIMITS, prioritySchema, tenantIdSchema } from '../contract/index.ts';
+import { parseTopicPosition } from '../messaging/index.ts';
 
 /** Most orders or alerts one list request returns. */
 export const MAX_PAGE_SIZE = 500;
@@ -125,4 +126,50 @@ export const forecastResponse = z.strictObject({
   stockout_date: z.iso.date().nullable(),
   source_event_id: z.string(),
   updated_at: timestamp,
+});
+
+/** A replay position as the CLI's --from/--to take it: an ISO-8601 time or partition:offset,... */
+const replayPosition = z
+  .string()
+  .max(4000)
+  .refine((text) => parseTopicPosition(text) !== undefined, {
+    message:
+      'an ISO-8601 time such as 2024-01-15T10:00:00Z, or partition:offset pairs such as 0:120,1:98 (each partition once)',
+  });
+
+export const replayBodySchema = z.strictObject({
+  from: replayPosition,
+  /** Excluded; default: the end of each partition when the dry run starts. */
+  to: replayPosition.optional(),
+  tenant: tenantIdSchema.optional(),
+  event_type: inputText(LIMITS.name).optional(),
+});
+
+export type ReplayBody = z.infer<typeof replayBodySchema>;
+
+const replayCounts = z.record(z.string(), z.number());
+
+export const replayResponse = z.looseObject({
+  id: z.uuid(),
+  state: z.enum(['running', 'done', 'failed']),
+  request: replayBodySchema,
+  started_at: timestamp,
+  finished_at: timestamp.optional(),
+  progress: z.object({ read: z.number(), total: z.number() }),
+  ranges: z.array(z.object({ partition: z.number(), start: z.string(), end: z.string() })),
+  summary: z
+    .looseObject({
+      read: z.number(),
+      filtered: z.number(),
+      dead_letters: z.number(),
+      published: z.number(),
+      seeded: replayCounts,
+      comparison: z.looseObject({}),
+      differing: z.number(),
+    })
+    .optional(),
+  differences: z.array(z.looseObject({ kind: z.enum(['event', 'forecast']) })).optional(),
+  more_differences: z.number().optional(),
+  lines: z.array(z.string()).optional(),
+  error: z.looseObject({ code: z.string(), message: z.string() }).optional(),
 });

@@ -27,6 +27,13 @@ export interface SalesSettings {
    * customer is not kept waiting on an outage. Checked every tenth of it (at most every 5 s).
    */
   orderSagaTimeoutMs: number;
+  /**
+   * SALES_REPLAY_MAX_EVENTS: a replay dry run asked of Sales (POST /api/v1/ops/replays) over a
+   * range of more records than this is refused up front (ERP_SALES_REPLAY_TOO_LARGE); default
+   * 100000. It runs in Sales' process and shares its CPU: this bounds how long (the bench's
+   * replay of 100,000 records aims at under a minute). The CLI's replay has no bound.
+   */
+  replayMaxEvents: number;
 }
 
 /**
@@ -66,6 +73,7 @@ export const salesSettings = defineSettings({
     SALES_METRICS_TENANTS: tenantList,
     SALES_ALERT_METRICS_CACHE_MS: env.positiveInt.default(5_000),
     ORDER_SAGA_TIMEOUT_MS: env.positiveInt.default(30_000),
+    SALES_REPLAY_MAX_EVENTS: env.positiveInt.default(100_000),
   },
   settings: (v): SalesSettings => ({
     port: v.SALES_PORT,
@@ -75,5 +83,6 @@ export const salesSettings = defineSettings({
     metricsTenants: v.SALES_METRICS_TENANTS,
     alertMetricsCacheMs: v.SALES_ALERT_METRICS_CACHE_MS,
     orderSagaTimeoutMs: v.ORDER_SAGA_TIMEOUT_MS,
+    replayMaxEvents: v.SALES_REPLAY_MAX_EVENTS,
   }),
 });

@@ -1,7 +1,8 @@
 // The console as an operator uses it: a real headless Chromium against the real system (both
 // services, the real broker, a real database), signed in with an ops token of the development
 // issuer. It sees the overview's numbers move after a stock adjustment, opens a dead letter the
-// test wrote, previews and confirms its redrive, and sees Sales process it (an alert opens). A
+// test wrote, previews and confirms its redrive, and sees Sales process it (an alert opens); it
+// runs a replay dry run (in Sales) over events it produced and sees no difference. A
 // screenshot of each page goes to .data/console-screenshots/; any console error or failed
 // request in the page fails the test.
 import assert from 'node:assert/strict';
@@ -222,12 +223,77 @@ test('an operator follows a stock change, redrives a dead letter and sees it pro
 
   // Back on the overview, the redriven alert is counted among the open ones (the README's picture).
   await page.getByRole('link', { name: 'Overview' }).click();
+  // The link waits for the page's requests in flight before it navigates: reading the old page
+  // meanwhile fails when the navigation destroys it.
+  await page.waitForURL(`${base}/`);
   await waitUntil('the overview counts the open alert', async () => {
     const counts = await page.locator('[data-open]').allInnerTexts();
     return counts.map(Number).reduce((a, b) => a + b, 0) >= 1;
   });
   await page.screenshot({ path: join(SCREENSHOTS, 'overview-final.png') });
 
+  assert.deepEqual(watched.problems(), []);
+  await page.close();
+});
+
+test('an operator runs a replay dry run over what the test produced and sees no difference', async () => {
+  const watched = await watchedPage(browser);
+  const { page } = watched;
+  const replayTenant = uniqueName('tenant');
+  const headers = await system.headers(replayTenant);
+  // Kafka's timestamps come from the producers' clocks on this machine: a second's margin.
+  const from = new Date(Date.now() - 1000).toISOString();
+  const created = await system.inventory.http.inject({
+    method: 'POST',
+    url: '/api/v1/products',
+    headers,
+    payload: laptopBody,
+  });
+  assert.equal(created.statusCode, 201);
+  const adjusted = await system.inventory.http.inject({
+    method: 'POST',
+    url: `/api/v1/products/${created.json().id}/stock-adjustments`,
+    headers,
+    payload: { quantity_change: -95, reason: 'sale' },
+  });
+  assert.equal(adjusted.statusCode, 201);
+  await waitUntil('Sales opened the low-stock alert', async () => {
+    const alerts = await system.sales.http.inject({
+      method: 'GET',
+      url: '/api/v1/alerts',
+      headers,
+    });
+    return alerts.json().items.length === 1;
+  });
+
+  await signIn(page);
+  await page.getByRole('link', { name: 'Replay' }).click();
+  await page.getByRole('heading', { name: 'Replay (dry run)' }).waitFor();
+  assert.match(await page.locator('main').innerText(), /Nothing is changed/);
+  await page.getByLabel('From').fill(from);
+  await page.getByLabel('Tenant').fill(replayTenant);
+  await page.getByRole('button', { name: 'Dry run' }).click();
+  // Progress while it runs (the answer to the POST is the first), then the summary.
+  await page.getByRole('heading', { name: /: running$/ }).waitFor();
+  assert.match(
+    await page.locator('[data-replay-progress]').innerText(),
+    /^\d+ \/ \d+ records read$/,
+  );
+  await page.getByRole('heading', { name: /: done$/ }).waitFor({ timeout: 60_000 });
+  await page.getByText('0 difference(s) from live Sales (dry run, nothing changed)').waitFor();
+  const summary = await page.locator('pre.summary').innerText();
+  assert.match(summary, /low-stock events: 1 applied by the replay, 0 differ from live/);
+  assert.match(summary, /alerts: replay 1 opened, 0 escalated, 0 updated; live 1 opened/);
+  assert.equal(await page.locator('#replay table tbody td.empty').innerText(), 'none');
+  await page.screenshot({ path: join(SCREENSHOTS, 'replay.png'), fullPage: true });
+
+  // At phone width the result still fits the screen (its tables scroll by themselves).
+  await page.setViewportSize({ width: 390, height: 844 });
+  const overflow = await page.evaluate<number>(
+    'document.documentElement.scrollWidth - window.innerWidth',
+  );
+  assert.ok(overflow <= 0, `the page is ${overflow} px wider than the screen`);
+  await page.screenshot({ path: join(SCREENSHOTS, 'replay-phone.png'), fullPage: true });
   assert.deepEqual(watched.problems(), []);
   await page.close();
 });
@@ -278,4 +344,23 @@ test('bad input is a coded 400, a wrong confirmation a coded 409, and nothing is
   assert.equal(body.error.code, 'ERP_CONSOLE_PREVIEW_MISMATCH');
   const missing = await fetch(`${base}/api/console/dead-letters/0/999999`, { headers: auth });
   assert.equal(missing.status, 404);
+
+  // Sales' own refusals of a dry run pass through with their status and code.
+  const badFrom = await fetch(`${base}/api/console/replays`, {
+    method: 'POST',
+    headers: { ...auth, 'content-type': 'application/json' },
+    body: JSON.stringify({ from: 'yesterday' }),
+  });
+  assert.equal(badFrom.status, 400);
+  const badBody = (await badFrom.json()) as { error: { code: string; message: string } };
+  assert.equal(badBody.error.code, 'ERP_HTTP_INVALID_INPUT');
+  assert.match(badBody.error.message, /ISO-8601/);
+  const noReplay = await fetch(`${base}/api/console/replays/00000000-0000-4000-8000-000000000000`, {
+    headers: auth,
+  });
+  assert.equal(noReplay.status, 404);
+  assert.equal(
+    ((await noReplay.json()) as { error: { code: string } }).error.code,
+    'ERP_SALES_REPLAY_NOT_FOUND',
+  );
 });

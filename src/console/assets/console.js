@@ -574,6 +574,162 @@ function renderTopics(c = cluster) {
   );
 }
 
+// ---- Replay (dry run)
+// Sales runs the CLI's replay dry run (POST /api/v1/ops/replays, relayed by the console): a
+// shadow Sales re-consumes the inventory topic and is compared with live Sales. Nothing live
+// changes; there is no --apply here.
+const REPLAY_POLL_MS = 1000;
+function replayPage() {
+  const field = (label, name, attrs = {}) =>
+    h('label', {}, `${label} `, h('input', { name, autocomplete: 'off', ...attrs }));
+  main.replaceChildren(
+    h('h1', {}, 'Replay (dry run)'),
+    h(
+      'p',
+      { class: 'note' },
+      'A dry run: a shadow Sales re-consumes the inventory topic from ',
+      h('em', {}, 'from'),
+      ' and is compared with live Sales. Nothing is changed: no offset moves, no event, dead letter or notification is sent. ',
+      'Positions as npm run cli -- replay takes them: an ISO time, or partition:offset pairs.',
+    ),
+    tenantList(),
+    h(
+      'form',
+      {
+        class: 'filters',
+        id: 'replay-form',
+        onsubmit: (e) => {
+          e.preventDefault();
+          void startReplay(e.target);
+        },
+      },
+      field('From', 'from', { required: true, placeholder: '2024-01-15T10:00:00Z or 0:120,1:98' }),
+      field('To (excluded)', 'to', { placeholder: 'default: the end now' }),
+      field('Tenant', 'tenant', { list: 'tenants', placeholder: 'every tenant' }),
+      field('Event type', 'event_type', { placeholder: 'inventory.low_stock' }),
+      h('button', { type: 'submit' }, 'Dry run'),
+    ),
+    h('section', { id: 'replay', 'aria-live': 'polite', 'aria-label': 'Dry run' }),
+  );
+  const id = new URLSearchParams(location.search).get('id');
+  if (id !== null) void followReplay(id);
+}
+
+async function startReplay(form) {
+  const body = {};
+  for (const [k, v] of new FormData(form)) if (v.trim() !== '') body[k] = v.trim();
+  const out = document.getElementById('replay');
+  const button = form.querySelector('button');
+  button.disabled = true;
+  try {
+    const started = await api('/api/console/replays', {
+      method: 'POST',
+      body: JSON.stringify(body),
+    });
+    history.replaceState(null, '', `?id=${encodeURIComponent(started.id)}`);
+    renderReplay(started);
+    timer = setTimeout(() => void followReplay(started.id), REPLAY_POLL_MS);
+  } catch (err) {
+    button.disabled = false;
+    out.replaceChildren(h('p', { class: 'bad', role: 'alert' }, err.message));
+  }
+}
+
+async function followReplay(id) {
+  try {
+    const replay = await api(`/api/console/replays/${encodeURIComponent(id)}`);
+    renderReplay(replay);
+    setStatus(`updated ${new Date().toLocaleTimeString()}`);
+    if (replay.state === 'running' && !leaving)
+      timer = setTimeout(() => void followReplay(id), REPLAY_POLL_MS);
+  } catch (err) {
+    setStatus(err.message, true);
+    if (!leaving) timer = setTimeout(() => void followReplay(id), REPLAY_POLL_MS);
+  }
+}
+
+function renderReplay(r) {
+  const out = document.getElementById('replay');
+  const button = document.querySelector('#replay-form button');
+  if (button) button.disabled = r.state === 'running';
+  const ranges = r.ranges.map((x) => `${x.partition}:${x.start}..${x.end}`).join(', ') || 'none';
+  const head = [
+    h('h2', {}, `Dry run ${r.id}: ${r.state}`),
+    h(
+      'p',
+      {},
+      `from ${r.request.from}${r.request.to ? ` to ${r.request.to}` : ''}`,
+      r.request.tenant ? `, tenant ${r.request.tenant}` : '',
+      r.request.event_type ? `, event type ${r.request.event_type}` : '',
+      `; partitions ${ranges}`,
+    ),
+    h(
+      'p',
+      { class: 'progress' },
+      h('progress', {
+        max: Math.max(r.progress.total, 1),
+        value: r.progress.total === 0 ? 1 : r.progress.read,
+        'aria-label': 'records read',
+      }),
+      h(
+        'span',
+        { 'data-replay-progress': '' },
+        ` ${r.progress.read} / ${r.progress.total} records read`,
+      ),
+    ),
+  ];
+  if (r.state === 'failed') {
+    out.replaceChildren(
+      ...head,
+      h('p', { class: 'bad', role: 'alert' }, `${r.error.code}: ${r.error.message}`),
+    );
+    return;
+  }
+  if (r.state !== 'done') {
+    out.replaceChildren(...head);
+    return;
+  }
+  const effect = (e) =>
+    e ? `${e.change} ${e.priority} (${e.notifications} notification(s))` : 'no trace of it';
+  const rows = r.differences.map((d) =>
+    d.kind === 'event'
+      ? ['event', `${d.tenantId}/${d.productId}`, d.eventId, effect(d.live), effect(d.shadow)]
+      : [
+          'forecast',
+          `${d.tenantId}/${d.productId}`,
+          '–',
+          Object.entries(d.fields)
+            .map(([f, [live]]) => `${f} ${live}`)
+            .join('\n'),
+          Object.entries(d.fields)
+            .map(([f, [, replay]]) => `${f} ${replay}`)
+            .join('\n'),
+        ],
+  );
+  out.replaceChildren(
+    ...head,
+    h(
+      'p',
+      {
+        class: r.summary.differing === 0 ? 'ok' : 'bad',
+        'data-replay-differing': r.summary.differing,
+      },
+      `${r.summary.differing} difference(s) from live Sales (dry run, nothing changed)`,
+    ),
+    h('h3', {}, 'Summary'),
+    h(
+      'pre',
+      { class: 'summary' },
+      r.lines.filter((l) => !/^(event |forecast |… and )/.test(l)).join('\n'),
+    ),
+    table(
+      `Differences${r.more_differences > 0 ? ` (first ${r.differences.length}; ${r.more_differences} more)` : ''}`,
+      ['kind', 'tenant/product', 'event', 'live', 'replay'],
+      rows,
+    ),
+  );
+}
+
 // ---- Login and polling
 function loginForm(mode) {
   main.replaceChildren(
@@ -650,6 +806,7 @@ async function start() {
       topicsPage();
       return every(async () => renderTopics(await api('/api/console/topics')));
     },
+    '/replay': () => replayPage(),
   };
   await (pages[page] ?? pages['/'])();
 }

@@ -25,5 +25,12 @@ export { createGroupLagReader } from './group-lag.ts';
 export type { GroupLagReader, GroupPartitionLag } from './group-lag.ts';
 export { groupMembers, resetGroupOffsets, topicOffsets } from './group-offsets.ts';
 export type { OffsetSpec, PartitionOffsets } from './group-offsets.ts';
+export {
+  looksLikeOffsets,
+  parsePartitionOffsets,
+  parseTopicPosition,
+  parseTopicTime,
+} from './positions.ts';
+export type { TopicPosition } from './positions.ts';
 export { createRangeConsumer } from './range-consumer.ts';
 export type { RangeConsumer, RangeConsumerOptions, RangeReadSummary } from './range-consumer.ts';
