@@ -23,6 +23,8 @@ export const SalesErrorCodes = {
   REPLAY_BUSY: 'ERP_SALES_REPLAY_BUSY',
   /** The replay's range holds more records than SALES_REPLAY_MAX_EVENTS; narrow it. */
   REPLAY_TOO_LARGE: 'ERP_SALES_REPLAY_TOO_LARGE',
+  /** A token bound to a tenant asked for a dry run of another tenant (or of all). */
+  REPLAY_OTHER_TENANT: 'ERP_SALES_REPLAY_OTHER_TENANT',
   /** No such dry run: never started, or older than the last few kept. */
   REPLAY_NOT_FOUND: 'ERP_SALES_REPLAY_NOT_FOUND',
   /** The shadow Sales of a dry run stopped on an error, or was stopped with Sales. */
@@ -106,6 +108,14 @@ export function replayTooLarge(records: number, max: number): AppError {
     SalesErrorCodes.REPLAY_TOO_LARGE,
     `the range holds ${records} records, more than SALES_REPLAY_MAX_EVENTS (${max}): narrow from/to (a tenant or event type still reads the whole range)`,
     { retryable: false, context: { records, max } },
+  );
+}
+
+export function replayOtherTenant(tenant: string): AppError {
+  return new AppError(
+    SalesErrorCodes.REPLAY_OTHER_TENANT,
+    `your token is bound to a tenant: a dry run reads that tenant only, so name ${tenant} or none; a dry run of every tenant needs an ops token bound to none`,
+    { retryable: false },
   );
 }
 

@@ -1,12 +1,15 @@
 /**
- * Sales' ops routes for replay dry runs (replay-runner.ts): the `ops` scope, no tenant (a dry
- * run reads every tenant unless its body names one). The console relays them.
+ * Sales' ops routes for replay dry runs (replay-runner.ts): the `ops` scope. An ops token bound
+ * to no tenant (the platform's operator, the console's in AUTH_MODE=dev) may replay every tenant
+ * or name one; a token bound to a tenant replays that tenant only and sees only its own dry runs
+ * (another's id answers as a missing one), since a dry run's differences name products and
+ * alerts. The console relays them.
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { parseInput } from '../platform/index.ts';
 import type { RouteDocs } from '../platform/index.ts';
-import { replayNotFound, SalesErrorCodes } from './errors.ts';
+import { replayNotFound, replayOtherTenant, SalesErrorCodes } from './errors.ts';
 import type { ReplayRunner } from './replay-runner.ts';
 import { replayBodySchema, replayResponse } from './schemas.ts';
 
@@ -21,7 +24,7 @@ const DOCS = {
     body: replayBodySchema,
     example: { from: '2024-01-15T10:00:00Z', tenant: 'tenant-1' },
     responses: { 202: { description: 'Started: state running', schema: replayResponse } },
-    errors: [C.REPLAY_BUSY, C.REPLAY_TOO_LARGE],
+    errors: [C.REPLAY_BUSY, C.REPLAY_TOO_LARGE, C.REPLAY_OTHER_TENANT],
   },
   getReplay: {
     summary: 'A replay dry run: its progress, then its summary and first 50 differences',
@@ -38,13 +41,20 @@ export function registerReplayRoutes(app: FastifyInstance, replays: ReplayRunner
   const route = (docs: RouteDocs) => ({ config: { access: 'ops', docs } }) as const;
   app.post('/api/v1/ops/replays', route(DOCS.startReplay), async (request, reply) => {
     const body = parseInput(DOCS.startReplay.body, request.body);
-    const started = await replays.start(body);
+    const bound = request.principal?.tenantId;
+    if (bound !== undefined && body.tenant !== undefined && body.tenant !== bound) {
+      throw replayOtherTenant(bound);
+    }
+    const started = await replays.start(bound === undefined ? body : { ...body, tenant: bound });
     return reply.code(202).header('location', `/api/v1/ops/replays/${started.id}`).send(started);
   });
   app.get('/api/v1/ops/replays/:id', route(DOCS.getReplay), (request) => {
     const { id } = parseInput(DOCS.getReplay.params, request.params, 'params');
     const replay = replays.get(id);
-    if (replay === undefined) throw replayNotFound(id);
+    const bound = request.principal?.tenantId;
+    if (replay === undefined || (bound !== undefined && replay.request.tenant !== bound)) {
+      throw replayNotFound(id);
+    }
     return replay;
   });
 }

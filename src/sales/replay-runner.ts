@@ -65,6 +65,7 @@ export interface ReplayRunner {
 export type ReplayView = Record<string, unknown> & {
   id: string;
   state: 'running' | 'done' | 'failed';
+  request: ReplayBody;
 };
 
 export function createReplayRunner(options: ReplayRunnerOptions): ReplayRunner {

@@ -131,6 +131,7 @@ export const SALES_HTTP_STATUSES: HttpStatusTable = {
   [SalesErrorCodes.REPLAY_BUSY]: 409,
   [SalesErrorCodes.REPLAY_TOO_LARGE]: 422,
   [SalesErrorCodes.REPLAY_NOT_FOUND]: 404,
+  [SalesErrorCodes.REPLAY_OTHER_TENANT]: 403,
   // ERP_SALES_REPLAY_FAILED is a dry run's state (GET), not a response.
   // ERP_SALES_NOTIFICATION_FAILED is the dispatcher's: no route raises it.
 };

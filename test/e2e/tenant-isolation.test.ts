@@ -41,7 +41,12 @@ interface Ids {
   product: string;
   alert: string;
   order: string;
+  /** A replay dry run A's operator started. */
+  replay: string;
 }
+
+const a = uniqueName('tenant-a');
+const b = uniqueName('tenant-b');
 
 /** One case per route, filled with ids: A's, then ids nobody has. */
 const PROBES: Probe[] = [
@@ -102,6 +107,20 @@ const PROBES: Probe[] = [
     payload: () => ({}),
   },
   {
+    // B's ops token may replay B only: naming A is refused whatever A holds.
+    route: 'POST /api/v1/ops/replays',
+    app: 'sales',
+    method: 'POST',
+    url: () => '/api/v1/ops/replays',
+    payload: () => ({ from: '1970-01-01', tenant: a }),
+  },
+  {
+    route: 'GET /api/v1/ops/replays/:id',
+    app: 'sales',
+    method: 'GET',
+    url: (i) => `/api/v1/ops/replays/${i.replay}`,
+  },
+  {
     route: 'GET /api/v1/forecasts/:productId',
     app: 'sales',
     method: 'GET',
@@ -110,8 +129,6 @@ const PROBES: Probe[] = [
 ];
 
 test('tenant B reaches nothing of tenant A on any route, and cannot tell A ids from missing ones', async () => {
-  const a = uniqueName('tenant-a');
-  const b = uniqueName('tenant-b');
   const [asA, asB] = [await system.headers(a), await system.headers(b)];
   const apps = { inventory: system.inventory.http, sales: system.sales.http };
   const call = async (as: Record<string, string>, p: Probe, ids: Ids, extra = {}) => {
@@ -190,8 +207,26 @@ test('tenant B reaches nothing of tenant A on any route, and cannot tell A ids f
       .body,
     alert: (await apps.sales.inject({ url: `/api/v1/alerts/${alert}`, headers: asA })).body,
   };
-  const aIds: Ids = { product, alert, order: order.json().id as string };
-  const missing: Ids = { product: randomUUID(), alert: randomUUID(), order: randomUUID() };
+  // A's operator replays A (its dry run's differences would name A's products and alerts).
+  const replay = await apps.sales.inject({
+    method: 'POST',
+    url: '/api/v1/ops/replays',
+    headers: asA,
+    payload: { from: '1970-01-01' },
+  });
+  assert.equal(replay.statusCode, 202, replay.body);
+  const aIds: Ids = {
+    product,
+    alert,
+    order: order.json().id as string,
+    replay: replay.json().id as string,
+  };
+  const missing: Ids = {
+    product: randomUUID(),
+    alert: randomUUID(),
+    order: randomUUID(),
+    replay: randomUUID(),
+  };
   let tried = 0;
   for (const p of PROBES) {
     const onA = await call(asB, p, aIds);
@@ -202,7 +237,8 @@ test('tenant B reaches nothing of tenant A on any route, and cannot tell A ids f
       JSON.stringify({ ...r, body: r.body['error'] === undefined ? '(data)' : r.body['error'] })
         .replaceAll(ids.product, '<id>')
         .replaceAll(ids.alert, '<id>')
-        .replaceAll(ids.order, '<id>');
+        .replaceAll(ids.order, '<id>')
+        .replaceAll(ids.replay, '<id>');
     assert.equal(shape(onA, aIds), shape(onMissing, missing), `${p.route}: an oracle`);
     assert.ok(onA.status === 200 || onA.status >= 400, `${p.route}: ${onA.status}`);
     // Data holds nothing of A (an error may echo the id that was asked for, as for any id).

@@ -60,7 +60,8 @@ before(async () => {
     { after: (fn) => cleanups.push(fn) },
     { SALES_REPLAY_MAX_EVENTS: String(RECORDS) },
   );
-  ops = await system.headers(tenant, ['ops']);
+  // The platform's operator: an ops token bound to no tenant may replay every tenant.
+  ops = await system.headers(undefined, ['ops']);
   // As test/cli/replay.test.ts: 3 products created, 4 adjustments, 4 low-stock events.
   for (const [who, sku, changes] of [
     [tenant, 'A-1', [-92, -7]],
@@ -275,6 +276,44 @@ test('only the ops scope may ask: 401 without a token, 403 without ops', async (
     'ERP_AUTH_INSUFFICIENT_SCOPE',
   );
   assert.equal((await get('00000000-0000-4000-8000-000000000000', sales)).statusCode, 403);
+});
+
+test("a tenant's ops token replays that tenant only and sees only its own dry runs", async () => {
+  const [asTenant, asOther] = [
+    await system.headers(tenant, ['ops']),
+    await system.headers(other, ['ops']),
+  ];
+  const refused = await post({ from: '1970-01-01', to: firstEnds, tenant: other }, asTenant);
+  assert.equal(refused.statusCode, 403, refused.body);
+  assert.equal(
+    refused.json<{ error: { code: string } }>().error.code,
+    'ERP_SALES_REPLAY_OTHER_TENANT',
+  );
+
+  // No tenant named: its own, as if it had named it.
+  const own = await post({ from: '1970-01-01', to: firstEnds }, asTenant);
+  assert.equal(own.statusCode, 202, own.body);
+  const id = own.json<ReplayView>().id;
+  const notTheirs = await get(id, asOther);
+  assert.equal(notTheirs.statusCode, 404, 'another tenant cannot tell it from a missing one');
+  assert.equal(
+    notTheirs.json<{ error: { code: string } }>().error.code,
+    'ERP_SALES_REPLAY_NOT_FOUND',
+  );
+  const done = (await follow(id)).at(-1)!;
+  assert.equal(done.state, 'done');
+  assert.equal((done as { request?: { tenant?: string } }).request?.tenant, tenant);
+  // The tenant's two products (A-1: created, 2 adjusted, 2 low; A-2: created, adjusted, low).
+  assert.equal(done.summary!.read - done.summary!.filtered, 8, done.lines!.join('\n'));
+  const mine = await get(id, asTenant);
+  assert.equal(mine.statusCode, 200);
+
+  // A dry run of every tenant is the platform operator's: a tenant does not see it.
+  const all = await post({ from: '1970-01-01', to: firstEnds });
+  assert.equal(all.statusCode, 202, all.body);
+  const allId = all.json<ReplayView>().id;
+  await follow(allId);
+  assert.equal((await get(allId, asTenant)).statusCode, 404);
 });
 
 // Last: it stops Sales.

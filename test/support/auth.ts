@@ -23,8 +23,11 @@ export interface TestIssuer {
   authenticator: Authenticator;
   /** A token for `tenant` with `scopes` (default: all of them), valid for an hour. */
   token(tenant: string | undefined, scopes?: readonly string[]): Promise<string>;
-  /** `{ authorization: 'Bearer …' }` for `tenant`. */
-  headers(tenant: string, scopes?: readonly string[]): Promise<{ authorization: string }>;
+  /** `{ authorization: 'Bearer …' }` for `tenant` (undefined: a token bound to none, as ops). */
+  headers(
+    tenant: string | undefined,
+    scopes?: readonly string[],
+  ): Promise<{ authorization: string }>;
 }
 
 let shared: Promise<TestIssuer> | undefined;

@@ -43,8 +43,14 @@ export interface TestSystem {
    * `startService` does: e.g. `{ inventory: 'http://127.0.0.1:40123', sales: ... }`.
    */
   metricsAddress: { inventory?: string; sales?: string };
-  /** Authorization headers both services accept, for `tenant` (all scopes unless given). */
-  headers(tenant: string, scopes?: readonly string[]): Promise<{ authorization: string }>;
+  /**
+   * Authorization headers both services accept, for `tenant` (all scopes unless given;
+   * undefined: a token bound to no tenant, as a platform operator's).
+   */
+  headers(
+    tenant: string | undefined,
+    scopes?: readonly string[],
+  ): Promise<{ authorization: string }>;
   /**
    * A second Sales instance on the same database, group and producer (not started; stopped
    * with the system), e.g. to restart Sales after stopping `sales`.
