@@ -48,11 +48,13 @@ export async function listDeadLetters(
   return out.map((line) => JSON.parse(line) as DeadLetterRow);
 }
 
+/** One dead letter; with `tenant`, another tenant's answers as a missing one (no oracle). */
 export async function showDeadLetter(
   conn: KafkaConnectionOptions,
   topic: string,
   partition: number,
   offset: bigint,
+  tenant?: string,
 ): Promise<DeadLetterDetail> {
   let found: IncomingRecord | undefined;
   await readTopic(conn, topic, {
@@ -62,8 +64,13 @@ export async function showDeadLetter(
       return record.offset >= offset ? 'stop' : undefined;
     },
   });
-  if (found === undefined) throw deadLetterNotFoundError(topic, partition, offset);
-  const view = viewDeadLetter(found);
+  const view = found === undefined ? undefined : viewDeadLetter(found);
+  if (
+    found === undefined ||
+    view === undefined ||
+    (tenant !== undefined && view.tenantId !== tenant)
+  )
+    throw deadLetterNotFoundError(topic, partition, offset);
   return {
     partition,
     offset: String(offset),
@@ -74,14 +81,16 @@ export async function showDeadLetter(
   };
 }
 
-/** `dlq redrive` of the selected positions; a dry run sends nothing. */
+/** `dlq redrive` of the selected positions (of `tenant` only, if given); a dry run sends nothing. */
 export async function redriveDeadLetters(
   conn: KafkaConnectionOptions,
   topic: string,
   positions: readonly string[],
   dryRun: boolean,
+  tenant?: string,
 ): Promise<RedriveResult> {
   const { output, out, err } = capture();
-  const count = await dlqRedrive({ conn, topic, filter: { positions }, dryRun }, output);
+  const filter = { positions, ...(tenant === undefined ? {} : { tenant }) };
+  const count = await dlqRedrive({ conn, topic, filter, dryRun }, output);
   return { count, lines: [...out, ...err.filter((l) => !l.startsWith('reading '))] };
 }

@@ -174,13 +174,14 @@ export function registerConsoleRoutes(app: FastifyInstance, options: ConsoleRout
   app.get('/api/console/dead-letters', ops, async (request) => {
     const q = parseInput(listQuery, request.query, 'query');
     const topic = q.topic ?? deadLetterTopics[0]!;
+    const tenant = boundTenant(request, q.tenant);
     const items = await listDeadLetters(
       conn,
       topic,
       {
         ...(q.code === undefined ? {} : { code: q.code }),
         ...(q.event_type === undefined ? {} : { eventType: q.event_type }),
-        ...(q.tenant === undefined ? {} : { tenant: q.tenant }),
+        ...(tenant === undefined ? {} : { tenant }),
         ...(q.since === undefined ? {} : { since: new Date(q.since) }),
         ...(q.until === undefined ? {} : { until: new Date(q.until) }),
       },
@@ -194,18 +195,24 @@ export function registerConsoleRoutes(app: FastifyInstance, options: ConsoleRout
   app.get('/api/console/dead-letters/:partition/:offset', ops, async (request) => {
     const p = parseInput(position, request.params, 'params');
     const q = parseInput(showQuery, request.query, 'query');
-    return showDeadLetter(conn, q.topic ?? deadLetterTopics[0]!, p.partition, BigInt(p.offset));
+    const topic = q.topic ?? deadLetterTopics[0]!;
+    const tenant = request.principal?.tenantId;
+    return showDeadLetter(conn, topic, p.partition, BigInt(p.offset), tenant);
   });
   const redrive = redriveBody(deadLetterTopics);
   app.post('/api/console/dead-letters/redrive', ops, async (request) => {
     const body = parseInput(redrive, request.body);
     const topic = body.topic ?? deadLetterTopics[0]!;
-    if (body.dry_run)
-      return { dry_run: true, ...(await redriveDeadLetters(conn, topic, body.positions, true)) };
+    // A tenant's operator redrives that tenant's dead letters only; others in the selection
+    // are not matched (as positions that hold nothing).
+    const tenant = request.principal?.tenantId;
+    const run = (dryRun: boolean) =>
+      redriveDeadLetters(conn, topic, body.positions, dryRun, tenant);
+    if (body.dry_run) return { dry_run: true, ...(await run(true)) };
     // The confirmation names what the preview showed: if the selection now matches a different
     // number of dead letters (one was removed by retention), nothing is sent.
     if (body.expected !== undefined) {
-      const preview = await redriveDeadLetters(conn, topic, body.positions, true);
+      const preview = await run(true);
       if (preview.count !== body.expected) {
         throw new AppError(
           ConsoleErrorCodes.PREVIEW_MISMATCH,
@@ -214,7 +221,7 @@ export function registerConsoleRoutes(app: FastifyInstance, options: ConsoleRout
         );
       }
     }
-    return { dry_run: false, ...(await redriveDeadLetters(conn, topic, body.positions, false)) };
+    return { dry_run: false, ...(await run(false)) };
   });
 
   const salesGet = async (
@@ -319,6 +326,24 @@ export function withSessionCookie(authenticator: Authenticator): Authenticator {
       );
     },
   };
+}
+
+/**
+ * The tenant whose dead letters a request may see: an ops token bound to a tenant (a tenant's
+ * operator) sees its own only, since a dead letter holds the event; naming another is refused.
+ * A token bound to none (the platform's operator) sees what it asks for.
+ */
+function boundTenant(request: FastifyRequest, asked: string | undefined): string | undefined {
+  const bound = request.principal?.tenantId;
+  if (bound === undefined) return asked;
+  if (asked !== undefined && asked !== bound) {
+    throw new AppError(
+      ConsoleErrorCodes.OTHER_TENANT,
+      `your token is tenant ${bound}'s: its dead letters are the only ones you may see`,
+      { context: { tenant: asked, token_tenant: bound } },
+    );
+  }
+  return bound;
 }
 
 /** The operator behind a request, as the upstream forwards them in AUTH_MODE=oidc. */

@@ -10,18 +10,10 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import {
-  createEvent,
-  encodeEvent,
-  EVENT_TYPES,
-  kafkaHeadersFor,
-} from '../../src/contract/index.ts';
-import { buildConsole, consoleSettings } from '../../src/console/index.ts';
-import type { Console } from '../../src/console/index.ts';
-import { createProducer } from '../../src/messaging/index.ts';
-import { createLogger, loadServiceConfig } from '../../src/platform/index.ts';
+import { createEvent, EVENT_TYPES } from '../../src/contract/index.ts';
 import { testIssuer } from '../support/auth.ts';
 import { launchBrowser, watchedPage } from '../support/browser.ts';
+import { startTestConsole, writeDeadLetter } from '../support/console.ts';
 import { uniqueName, waitUntil } from '../support/kafka.ts';
 import { startSystem } from '../support/system.ts';
 import type { TestSystem } from '../support/system.ts';
@@ -31,37 +23,16 @@ const SCREENSHOTS = join(import.meta.dirname, '../../.data/console-screenshots')
 const tenant = uniqueName('tenant');
 let browser: Browser;
 let system: TestSystem;
-let console_: Console;
 let base: string;
 const cleanups: Array<() => unknown> = [];
 
 before(async () => {
   system = await startSystem({ after: (fn) => cleanups.push(fn) });
-  const inventoryUrl = await system.inventory.http.listen({ host: '127.0.0.1', port: 0 });
-  const salesUrl = await system.sales.http.listen({ host: '127.0.0.1', port: 0 });
-  const issuer = await testIssuer();
-  const { config, settings } = loadServiceConfig(consoleSettings, {
-    KAFKA_BOOTSTRAP_SERVERS: system.config.kafka.bootstrapServers.join(','),
-    KAFKA_INVENTORY_TOPIC: system.config.kafka.inventoryTopic,
-    KAFKA_SALES_TOPIC: system.config.kafka.salesTopic,
-    KAFKA_CONSUMER_GROUP: system.consumerGroup,
-    DATA_DIR: issuer.dataDir,
-    CONSOLE_INVENTORY_URL: inventoryUrl,
-    CONSOLE_SALES_URL: salesUrl,
+  ({ base } = await startTestConsole({ after: (fn) => cleanups.unshift(fn) }, system, {
     CONSOLE_POLL_MS: '500',
     CONSOLE_STUCK_ORDER_MS: '1',
     CONSOLE_TENANTS: tenant,
-    LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'silent',
-  });
-  console_ = await buildConsole({
-    config,
-    settings,
-    authenticator: issuer.authenticator,
-    logger: createLogger('console', config.logLevel),
-  });
-  await console_.start();
-  base = await console_.http.listen({ host: '127.0.0.1', port: 0 });
-  cleanups.unshift(() => console_.stop());
+  }));
   browser = await launchBrowser();
   await mkdir(SCREENSHOTS, { recursive: true });
 });
@@ -143,29 +114,7 @@ test('an operator follows a stock change, redrives a dead letter and sees it pro
     { tenantId: tenant, sourceService: 'inventory-service' },
   );
   const inventoryTopic = system.config.kafka.inventoryTopic;
-  const producer = createProducer({ ...system.conn, clientId: 'test-console-dlq' });
-  try {
-    await producer.send([
-      {
-        topic: `${inventoryTopic}.dlq`,
-        key: Buffer.from(productId),
-        value: encodeEvent(event),
-        headers: {
-          ...kafkaHeadersFor(event),
-          'dlq.original.topic': inventoryTopic,
-          'dlq.original.partition': '0',
-          'dlq.original.offset': '0',
-          'dlq.consumer.group': system.consumerGroup,
-          'dlq.error.code': 'ERP_TEST_POISONED',
-          'dlq.error.message': 'written by the console test',
-          'dlq.error.retryable': 'false',
-          'dlq.attempts': '1',
-        },
-      },
-    ]);
-  } finally {
-    await producer.close();
-  }
+  await writeDeadLetter(system, event, productId);
 
   await page.getByRole('link', { name: 'Dead letters' }).click();
   await page.getByRole('heading', { name: 'Dead letters' }).waitFor();
