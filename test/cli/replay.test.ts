@@ -15,7 +15,7 @@ import { loadServiceConfig } from '../../src/platform/index.ts';
 import { salesSettings } from '../../src/sales/index.ts';
 import { laptopBody } from '../inventory/fixtures.ts';
 import { uniqueName, waitUntil } from '../support/kafka.ts';
-import { startSystem } from '../support/system.ts';
+import { productWithChanges, startSystem } from '../support/system.ts';
 import type { TestSystem } from '../support/system.ts';
 import { captureOutput as capture } from './run.ts';
 
@@ -40,23 +40,7 @@ before(async () => {
     [tenant, 'A-2', [-95]],
     [other, 'B-1', [-91]],
   ] as const) {
-    const headers = await system.headers(who);
-    const created = await system.inventory.http.inject({
-      method: 'POST',
-      url: '/api/v1/products',
-      headers,
-      payload: { ...laptopBody, sku },
-    });
-    assert.equal(created.statusCode, 201, created.body);
-    for (const change of changes) {
-      const adjusted = await system.inventory.http.inject({
-        method: 'POST',
-        url: `/api/v1/products/${created.json().id}/stock-adjustments`,
-        headers,
-        payload: { quantity_change: change, reason: 'sale' },
-      });
-      assert.equal(adjusted.statusCode, 201, adjusted.body);
-    }
+    await productWithChanges(system, who, { ...laptopBody, sku }, changes);
   }
   await waitUntil('live Sales applied the four low-stock events', async () => {
     const rows = await sql<{ n: number }>`SELECT count(*)::int AS n FROM alert_history`.execute(

@@ -15,7 +15,7 @@ import { testIssuer } from '../support/auth.ts';
 import { launchBrowser, watchedPage } from '../support/browser.ts';
 import { startTestConsole, writeDeadLetter } from '../support/console.ts';
 import { uniqueName, waitUntil } from '../support/kafka.ts';
-import { startSystem } from '../support/system.ts';
+import { productWithChanges, startSystem } from '../support/system.ts';
 import type { TestSystem } from '../support/system.ts';
 import { laptopBody } from '../inventory/fixtures.ts';
 
@@ -192,20 +192,7 @@ test('an operator runs a replay dry run over what the test produced and sees no 
   const headers = await system.headers(replayTenant);
   // Kafka's timestamps come from the producers' clocks on this machine: a second's margin.
   const from = new Date(Date.now() - 1000).toISOString();
-  const created = await system.inventory.http.inject({
-    method: 'POST',
-    url: '/api/v1/products',
-    headers,
-    payload: laptopBody,
-  });
-  assert.equal(created.statusCode, 201);
-  const adjusted = await system.inventory.http.inject({
-    method: 'POST',
-    url: `/api/v1/products/${created.json().id}/stock-adjustments`,
-    headers,
-    payload: { quantity_change: -95, reason: 'sale' },
-  });
-  assert.equal(adjusted.statusCode, 201);
+  await productWithChanges(system, replayTenant, laptopBody, [-95]);
   await waitUntil('Sales opened the low-stock alert', async () => {
     const alerts = await system.sales.http.inject({
       method: 'GET',

@@ -14,7 +14,7 @@ import { loadServiceConfig } from '../../src/platform/index.ts';
 import { salesSettings } from '../../src/sales/index.ts';
 import { captureOutput } from '../cli/run.ts';
 import { uniqueName, waitUntil } from '../support/kafka.ts';
-import { startSystem } from '../support/system.ts';
+import { productWithChanges, startSystem } from '../support/system.ts';
 import type { TestSystem } from '../support/system.ts';
 
 /** The records the before() hook produces: a dry run of all of them fits, one more does not. */
@@ -84,23 +84,7 @@ after(async () => {
 });
 
 async function product(who: string, sku: string, changes: readonly number[]): Promise<void> {
-  const headers = await system.headers(who);
-  const created = await system.inventory.http.inject({
-    method: 'POST',
-    url: '/api/v1/products',
-    headers,
-    payload: { ...productBody, sku },
-  });
-  assert.equal(created.statusCode, 201, created.body);
-  for (const change of changes) {
-    const adjusted = await system.inventory.http.inject({
-      method: 'POST',
-      url: `/api/v1/products/${created.json().id}/stock-adjustments`,
-      headers,
-      payload: { quantity_change: change, reason: 'sale' },
-    });
-    assert.equal(adjusted.statusCode, 201, adjusted.body);
-  }
+  await productWithChanges(system, who, { ...productBody, sku }, changes);
 }
 
 const post = (payload: Record<string, unknown>, headers: Record<string, string> = ops) =>

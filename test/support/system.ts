@@ -3,6 +3,7 @@
  * topics and consumer group on the real broker, and a database each (PostgreSQL schemas when
  * DATABASE_URL is set, PGlite otherwise). Used by end-to-end tests.
  */
+import assert from 'node:assert/strict';
 import { inventoryService } from '../../src/inventory/index.ts';
 import type { InventoryDB, InventoryParts } from '../../src/inventory/index.ts';
 import {
@@ -180,4 +181,35 @@ export async function startSystem(
       return next;
     },
   };
+}
+
+/**
+ * Creates a product of `tenant` through Inventory's API and applies each stock change in turn
+ * (a sale when negative); the product's id.
+ */
+export async function productWithChanges(
+  system: TestSystem,
+  tenant: string,
+  body: Record<string, unknown>,
+  changes: readonly number[],
+): Promise<string> {
+  const headers = await system.headers(tenant);
+  const created = await system.inventory.http.inject({
+    method: 'POST',
+    url: '/api/v1/products',
+    headers,
+    payload: body,
+  });
+  assert.equal(created.statusCode, 201, created.body);
+  const id: string = created.json().id;
+  for (const change of changes) {
+    const adjusted = await system.inventory.http.inject({
+      method: 'POST',
+      url: `/api/v1/products/${id}/stock-adjustments`,
+      headers,
+      payload: { quantity_change: change, reason: change < 0 ? 'sale' : 'restock' },
+    });
+    assert.equal(adjusted.statusCode, 201, adjusted.body);
+  }
+  return id;
 }
