@@ -9,8 +9,9 @@ export const ConsoleErrorCodes = {
   /** The redrive confirmation does not match its preview (the dead letters changed meanwhile). */
   PREVIEW_MISMATCH: 'ERP_CONSOLE_PREVIEW_MISMATCH',
   /**
-   * AUTH_MODE=oidc: a tenant's alerts or orders asked for with a token of another tenant (the
-   * console reads them with the operator's own token, whose tenant the services use).
+   * A tenant's data (alerts, orders, dead letters, replays) asked for with a token bound to
+   * another tenant (any mode), or in AUTH_MODE=oidc with a token bound to none (the console
+   * reads with the operator's own token there, whose tenant the services use).
    */
   OTHER_TENANT: 'ERP_CONSOLE_OTHER_TENANT',
 } as const;
@@ -29,4 +30,15 @@ export function upstreamError(service: string, what: string, cause?: unknown): A
     context: { service },
     ...(cause === undefined ? {} : { cause }),
   });
+}
+
+/** `tenant`'s data was asked for with a token of `tokenTenant` (undefined: bound to none). */
+export function otherTenantError(tenant: string, tokenTenant: string | undefined): AppError {
+  return new AppError(
+    ConsoleErrorCodes.OTHER_TENANT,
+    tokenTenant === undefined
+      ? `your token names no tenant: sign in with a token of tenant ${tenant} to read its data`
+      : `your token is tenant ${tokenTenant}'s: sign in with a token of tenant ${tenant} to read its data`,
+    { context: { tenant, token_tenant: tokenTenant ?? null } },
+  );
 }

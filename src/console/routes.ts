@@ -14,7 +14,7 @@ import type { ClusterReader, KafkaConnectionOptions } from '../messaging/index.t
 import { AppError, insufficientScope, parseInput } from '../platform/index.ts';
 import type { Authenticator } from '../platform/index.ts';
 import { listDeadLetters, redriveDeadLetters, showDeadLetter } from './dead-letters.ts';
-import { ConsoleErrorCodes, upstreamError } from './errors.ts';
+import { ConsoleErrorCodes, otherTenantError, upstreamError } from './errors.ts';
 import type { OverviewPoller } from './overview.ts';
 import type { ConsoleSettings } from './settings.ts';
 import type { Operator, Upstream } from './upstream.ts';
@@ -286,6 +286,8 @@ export function registerConsoleRoutes(app: FastifyInstance, options: ConsoleRout
   };
   app.post('/api/console/replays', ops, async (request, reply) => {
     const body = parseInput(replayBody, request.body);
+    // Sales would refuse it too, but its 403 reads here as a refused credential (502).
+    boundTenant(request, body.tenant);
     return salesOps(reply, '/api/v1/ops/replays', request, body);
   });
   app.get('/api/console/replays/:id', ops, async (request, reply) => {
@@ -329,20 +331,14 @@ export function withSessionCookie(authenticator: Authenticator): Authenticator {
 }
 
 /**
- * The tenant whose dead letters a request may see: an ops token bound to a tenant (a tenant's
- * operator) sees its own only, since a dead letter holds the event; naming another is refused.
+ * The tenant whose dead letters or replays a request may see: an ops token bound to a tenant (a
+ * tenant's operator) sees its own only, since they hold its events; naming another is refused.
  * A token bound to none (the platform's operator) sees what it asks for.
  */
 function boundTenant(request: FastifyRequest, asked: string | undefined): string | undefined {
   const bound = request.principal?.tenantId;
   if (bound === undefined) return asked;
-  if (asked !== undefined && asked !== bound) {
-    throw new AppError(
-      ConsoleErrorCodes.OTHER_TENANT,
-      `your token is tenant ${bound}'s: its dead letters are the only ones you may see`,
-      { context: { tenant: asked, token_tenant: bound } },
-    );
-  }
+  if (asked !== undefined && asked !== bound) throw otherTenantError(asked, bound);
   return bound;
 }
 

@@ -11,9 +11,9 @@
  *   reads /metrics without a token, so the services need AUTH_OPEN_METRICS=true (or the
  *   overview shows metrics as unavailable).
  */
-import { AppError, insufficientScope, loadDevIssuer } from '../platform/index.ts';
+import { insufficientScope, loadDevIssuer } from '../platform/index.ts';
 import type { Config, Principal } from '../platform/index.ts';
-import { ConsoleErrorCodes, upstreamError } from './errors.ts';
+import { otherTenantError, upstreamError } from './errors.ts';
 
 /** The operator behind a request: their verified principal and the token it came from. */
 export interface Operator {
@@ -70,11 +70,18 @@ export async function createUpstream(config: Config): Promise<Upstream> {
     return token;
   };
   const headersFor = async (as: Caller): Promise<Record<string, string>> => {
+    // An operator bound to a tenant acts for that tenant only, whoever's credential is sent: in
+    // AUTH_MODE=dev the console signs its own tokens, which would otherwise reach any tenant.
+    const bound = as.operator?.principal?.tenantId;
+    if (bound !== undefined && as.tenant !== undefined && as.tenant !== bound) {
+      throw otherTenantError(as.tenant, bound);
+    }
+    const tenant = as.tenant ?? bound;
     const headers: Record<string, string> = {};
     if (auth.mode === 'dev')
-      headers['authorization'] = `Bearer ${await tokenFor(as.tenant, as.scope)}`;
+      headers['authorization'] = `Bearer ${await tokenFor(tenant, as.scope)}`;
     else if (auth.mode === 'none') {
-      if (as.tenant !== undefined) headers['x-tenant-id'] = as.tenant;
+      if (tenant !== undefined) headers['x-tenant-id'] = tenant;
     } else if (as.operator !== undefined) {
       if (as.tenant !== undefined) mayRead(as.operator.principal, as.tenant, as.scope);
       if (as.operator.authorization !== undefined) {
@@ -112,13 +119,5 @@ export async function createUpstream(config: Config): Promise<Upstream> {
  */
 function mayRead(principal: Principal | undefined, tenant: string, scope: string): void {
   if (principal?.scopes.has(scope) !== true) throw insufficientScope(scope);
-  if (principal.tenantId !== tenant) {
-    throw new AppError(
-      ConsoleErrorCodes.OTHER_TENANT,
-      principal.tenantId === undefined
-        ? `your token names no tenant: sign in with a token of tenant ${tenant} to read its data`
-        : `your token is tenant ${principal.tenantId}'s: sign in with a token of tenant ${tenant} to read its data`,
-      { context: { tenant, token_tenant: principal.tenantId ?? null } },
-    );
-  }
+  if (principal.tenantId !== tenant) throw otherTenantError(tenant, principal.tenantId);
 }

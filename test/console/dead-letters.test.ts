@@ -6,8 +6,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { createEvent, EVENT_TYPES } from '../../src/contract/index.ts';
-import { testIssuer } from '../support/auth.ts';
-import { startTestConsole, writeDeadLetter } from '../support/console.ts';
+import { codeOf, consoleClient, startTestConsole, writeDeadLetter } from '../support/console.ts';
 import { uniqueName, waitUntil } from '../support/kafka.ts';
 import { startSystem } from '../support/system.ts';
 import type { TestSystem } from '../support/system.ts';
@@ -46,28 +45,11 @@ after(async () => {
   for (const fn of cleanups) await fn();
 });
 
-async function as(tenant: string | undefined) {
-  const token = await (await testIssuer()).token(tenant, ['ops']);
-  return async (path: string, body?: unknown) => {
-    const res = await fetch(`${base}${path}`, {
-      method: body === undefined ? 'GET' : 'POST',
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-  };
-}
-
 const itemsOf = (res: { body: Record<string, unknown> }) => res.body['items'] as Row[];
-const codeOf = (res: { body: Record<string, unknown> }) =>
-  (res.body['error'] as { code: string }).code;
 
 test("a tenant's operator sees, shows and redrives its own dead letters only", async () => {
-  const operator = await as(undefined);
-  const ofA = await as(tenantA);
+  const operator = await consoleClient(base, undefined);
+  const ofA = await consoleClient(base, tenantA);
   let all: Row[] = [];
   await waitUntil('both dead letters are listed for the platform operator', async () => {
     all = itemsOf(await operator('/api/console/dead-letters'));

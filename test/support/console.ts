@@ -80,3 +80,31 @@ export async function writeDeadLetter(
     await producer.close();
   }
 }
+
+export interface ConsoleAnswer {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+/** Calls the console's API as an operator: an ops token of `tenant` (undefined: bound to none). */
+export async function consoleClient(
+  base: string,
+  tenant: string | undefined,
+): Promise<(path: string, body?: unknown) => Promise<ConsoleAnswer>> {
+  const token = await (await testIssuer()).token(tenant, ['ops']);
+  return async (path, body) => {
+    const res = await fetch(`${base}${path}`, {
+      method: body === undefined ? 'GET' : 'POST',
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+}
+
+/** The error code of an answer. */
+export const codeOf = (answer: ConsoleAnswer): string =>
+  (answer.body['error'] as { code: string }).code;
